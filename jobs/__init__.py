@@ -1,0 +1,1 @@
+"""chatlake: Spark jobs from raw messaging events to a private, erasable Delta star schema."""

@@ -1,0 +1,58 @@
+"""Our own one-line progress per step: name, rows in and out, seconds.
+
+Lines go to stderr through the `chatlake` logger so that they interleave with Spark's stage
+progress bar and stay out of a report's stdout.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+LOGGER = logging.getLogger("chatlake")
+
+
+def configure_logging(verbose: bool = False) -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s chatlake %(message)s", "%H:%M:%S"))
+    LOGGER.handlers[:] = [handler]
+    LOGGER.setLevel(logging.DEBUG if verbose else logging.INFO)
+    LOGGER.propagate = False
+
+
+@dataclass
+class StepReport:
+    """What one step did; filled in by the step, printed when it ends."""
+
+    name: str
+    rows_in: int | None = None
+    rows_out: int | None = None
+    details: dict[str, int | float | str] = field(default_factory=dict)
+    seconds: float = 0.0
+
+    def line(self) -> str:
+        parts = [f"{self.name:<28}"]
+        if self.rows_in is not None:
+            parts.append(f"in {self.rows_in:>12,}")
+        if self.rows_out is not None:
+            parts.append(f"out {self.rows_out:>12,}")
+        parts.extend(f"{key} {value:,}" if isinstance(value, int) else f"{key} {value}"
+                     for key, value in self.details.items())
+        parts.append(f"{self.seconds:7.1f}s")
+        return "  ".join(parts)
+
+
+@contextmanager
+def step(name: str) -> Iterator[StepReport]:
+    """Time a step and log one line for it when it ends (also when it fails)."""
+    report = StepReport(name)
+    started = time.perf_counter()
+    try:
+        yield report
+    finally:
+        report.seconds = time.perf_counter() - started
+        LOGGER.info(report.line())

@@ -1,0 +1,83 @@
+"""The one Spark session factory: Delta configured, local mode unless told otherwise."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+from pyspark.sql import SparkSession
+
+from jobs.config import Config
+
+DEFAULT_MASTER = "local[*]"
+JARS_ENV = "CHATLAKE_JARS"
+LOG4J_CONFIG = Path(__file__).resolve().parent.parent / "conf" / "log4j2.properties"
+
+# Measured on 2 cores (../README.md "Performance"): small shuffles, AQE on, 16 MB splits.
+BASE_SETTINGS = {
+    "spark.sql.extensions": "io.delta.sql.DeltaSparkSessionExtension",
+    "spark.sql.catalog.spark_catalog": "org.apache.spark.sql.delta.catalog.DeltaCatalog",
+    "spark.sql.session.timeZone": "UTC",
+    "spark.sql.adaptive.enabled": "true",
+    "spark.sql.adaptive.coalescePartitions.enabled": "true",
+    "spark.sql.files.maxPartitionBytes": "16m",
+    "spark.sql.autoBroadcastJoinThreshold": "64m",
+    # Delta replays its log with this many tasks; the default 50 made every small table
+    # lookup cost seconds on 2 cores.
+    "spark.databricks.delta.snapshotPartitions": "2",
+    "spark.driver.memory": "4g",
+    # Deletion vectors make erasure and status updates cheap; new tables get them by default.
+    "spark.databricks.delta.properties.defaults.enableDeletionVectors": "true",
+    "spark.databricks.delta.schema.autoMerge.enabled": "false",
+    # `purge` may vacuum below 7 days only when the config says so; it checks that itself.
+    "spark.databricks.delta.retentionDurationCheck.enabled": "false",
+}
+
+
+def _log4j_options() -> str:
+    return f"-Dlog4j2.configurationFile=file:{LOG4J_CONFIG}"
+
+
+def build_session(
+    config: Config,
+    app_name: str = "chatlake",
+    master: str | None = None,
+    extra_settings: dict[str, str] | None = None,
+) -> SparkSession:
+    """Create (or return the running) session for `config`.
+
+    Under spark-submit the Delta jars arrive with --jars; elsewhere (tests, notebooks) they
+    are taken from $CHATLAKE_JARS, which ./spark-submit.sh sets up.
+    """
+    builder = SparkSession.builder.appName(app_name)
+    chosen_master = master or config.spark.master
+    if chosen_master:
+        builder = builder.master(chosen_master)
+    elif not _under_spark_submit():
+        builder = builder.master(DEFAULT_MASTER)
+    settings = {
+        **BASE_SETTINGS,
+        "spark.sql.shuffle.partitions": str(config.spark.shuffle_partitions),
+        **config.spark.settings,
+        **(extra_settings or {}),
+    }
+    # Stage progress bars help a person at a terminal and only clutter a CI log.
+    settings.setdefault("spark.ui.showConsoleProgress", str(sys.stderr.isatty()).lower())
+    if not _under_spark_submit():
+        # Under spark-submit, ./spark-submit.sh passes these itself.
+        jars = os.environ.get(JARS_ENV)
+        if jars:
+            settings.setdefault("spark.jars", jars)
+        if LOG4J_CONFIG.is_file():
+            settings.setdefault("spark.driver.extraJavaOptions", _log4j_options())
+    for key, value in settings.items():
+        builder = builder.config(key, value)
+    spark = builder.getOrCreate()
+    spark.sparkContext.setLogLevel("WARN")
+    return spark
+
+
+def _under_spark_submit() -> bool:
+    # spark-submit starts the Python driver with the gateway already running.
+    return "PYSPARK_GATEWAY_PORT" in os.environ

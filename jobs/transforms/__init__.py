@@ -1,0 +1,1 @@
+"""Pure DataFrame -> DataFrame functions, grouped by domain. No I/O here."""

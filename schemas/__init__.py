@@ -1,0 +1,1 @@
+"""chatlake's schemas: the raw event format and every table, declared once."""

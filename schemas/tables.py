@@ -1,0 +1,423 @@
+"""Every chatlake Delta table, declared once: columns, partitioning and constraints.
+
+Column names follow the design card (the star schema chatlake implements); extra columns the
+contract asks for (`message_id`, `first_read_timestamp`, `sample_rate`, ...) and helper tables
+(ledgers, staging, logs) are marked as such. Fact tables are partitioned by `date_key`
+(yyyymmdd of the event's UTC date).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from pyspark.sql import types as T
+
+DATE_PARTITION = "date_key"
+
+
+def _c(name: str, data_type: T.DataType, nullable: bool = True, comment: str = "") -> T.StructField:
+    return T.StructField(name, data_type, nullable, {"comment": comment} if comment else {})
+
+
+BIGINT, INT, STRING, DOUBLE = T.LongType(), T.IntegerType(), T.StringType(), T.DoubleType()
+BOOL, TS, DATE = T.BooleanType(), T.TimestampType(), T.DateType()
+NOT_NULL = False
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    name: str
+    schema: T.StructType
+    partition_by: tuple[str, ...] = ()
+    constraints: dict[str, str] = field(default_factory=dict)
+    description: str = ""
+
+    @property
+    def column_names(self) -> list[str]:
+        return self.schema.fieldNames()
+
+
+FACT_MESSAGE_EVENTS = TableSpec(
+    "fact_message_events",
+    T.StructType(
+        [
+            _c("message_event_id", BIGINT, NOT_NULL, "surrogate key: 64-bit hash of message_id"),
+            _c("conversation_key", BIGINT, NOT_NULL),
+            _c("sender_user_key", BIGINT, NOT_NULL),
+            _c("message_type_key", BIGINT, NOT_NULL),
+            _c("date_key", INT, NOT_NULL, "yyyymmdd of server_ts (UTC)"),
+            _c("time_key", INT, NOT_NULL, "hour*100+minute of server_ts (UTC)"),
+            _c("device_key", BIGINT, comment="the device profile as reported; null without device"),
+            _c("message_status_key", BIGINT, NOT_NULL),
+            _c("message_timestamp", TS, comment="client_ts as an instant"),
+            _c("server_received_timestamp", TS, NOT_NULL, "server_ts"),
+            _c("message_size_bytes", INT, NOT_NULL),
+            _c("character_count", INT, NOT_NULL, "Unicode code points of the text"),
+            _c("media_count", INT, NOT_NULL),
+            _c("message_sequence", INT, NOT_NULL),
+            _c("is_reply", BOOL, NOT_NULL),
+            _c("replied_to_message_id", BIGINT, comment="message_event_id of the replied message"),
+            _c("sentiment_score", DOUBLE, comment="[-1, 1] from the text; null without text"),
+            _c("metadata", STRING, comment="client metadata as JSON"),
+            # extra columns
+            _c("message_id", STRING, NOT_NULL, "natural id"),
+            _c("has_text", BOOL, NOT_NULL),
+            _c("client_utc_offset_minutes", INT, comment="the client's UTC offset at send"),
+            _c("first_delivered_timestamp", TS, comment="earliest delivery by a non-sender"),
+            _c("first_read_timestamp", TS, comment="earliest read by a non-sender"),
+            _c("first_failed_timestamp", TS, comment="earliest failed status"),
+            _c("source_event_id", STRING, NOT_NULL, "event_id of the winning message_sent"),
+        ]
+    ),
+    partition_by=(DATE_PARTITION,),
+    constraints={
+        "message_size_non_negative": "message_size_bytes >= 0",
+        "character_count_non_negative": "character_count >= 0",
+        "media_count_non_negative": "media_count >= 0",
+        "message_sequence_positive": "message_sequence >= 1",
+        "sentiment_in_range": "sentiment_score IS NULL OR sentiment_score BETWEEN -1 AND 1",
+    },
+    description="one row per message; status as an accumulating snapshot",
+)
+
+FACT_MESSAGE_DERIVED_TOPICS = TableSpec(
+    "fact_message_derived_topics",
+    T.StructType(
+        [
+            _c("topic_assignment_id", BIGINT, NOT_NULL),
+            _c("message_event_id", BIGINT, NOT_NULL),
+            _c("topic_key", BIGINT, NOT_NULL),
+            _c("topic_confidence", DOUBLE, NOT_NULL),
+            _c("extraction_method", STRING, NOT_NULL),
+            _c("topic_extraction_version", STRING, NOT_NULL),
+            _c("processed_timestamp", TS, NOT_NULL),
+            # extra columns
+            _c("sample_rate", DOUBLE, NOT_NULL, "the rate the message was sampled at"),
+            _c("date_key", INT, NOT_NULL, "the message's date"),
+            _c("conversation_key", BIGINT, NOT_NULL),
+            _c("sender_user_key", BIGINT, NOT_NULL),
+        ]
+    ),
+    partition_by=(DATE_PARTITION,),
+    constraints={
+        "confidence_in_unit_interval": "topic_confidence BETWEEN 0 AND 1",
+        "sample_rate_in_unit_interval": "sample_rate > 0 AND sample_rate <= 1",
+    },
+)
+
+FACT_CONVERSATION_METRICS = TableSpec(
+    "fact_conversation_metrics",
+    T.StructType(
+        [
+            _c("metric_id", BIGINT, NOT_NULL),
+            _c("conversation_key", BIGINT, NOT_NULL),
+            _c("date_key", INT, NOT_NULL),
+            _c("total_messages", INT, NOT_NULL),
+            _c("total_participants", INT, NOT_NULL),
+            _c("active_participants", INT, NOT_NULL),
+            _c("total_characters", INT, NOT_NULL),
+            _c("total_media", INT, NOT_NULL),
+            _c("avg_response_time_seconds", DOUBLE),
+            _c("avg_read_receipt_time_seconds", DOUBLE),
+            _c("engagement_score", DOUBLE, NOT_NULL),
+            _c("top_topics_json", STRING, NOT_NULL),
+            _c("messages_per_participant", INT, NOT_NULL),
+        ]
+    ),
+    partition_by=(DATE_PARTITION,),
+    constraints={
+        "counts_non_negative": (
+            "total_messages >= 0 AND total_participants >= 0 AND active_participants >= 0"
+            " AND total_characters >= 0 AND total_media >= 0 AND messages_per_participant >= 0"
+        ),
+    },
+)
+
+FACT_USER_METRICS = TableSpec(
+    "fact_user_metrics",
+    T.StructType(
+        [
+            _c("user_metric_id", BIGINT, NOT_NULL),
+            _c("user_key", BIGINT, NOT_NULL),
+            _c("date_key", INT, NOT_NULL),
+            _c("messages_sent", INT, NOT_NULL),
+            _c("conversations_participated", INT, NOT_NULL),
+            _c("new_conversations_started", INT, NOT_NULL),
+            _c("total_recipients", INT, NOT_NULL),
+            _c("avg_messaging_session_length", DOUBLE),
+            _c("total_active_conversations", INT, NOT_NULL),
+            _c("read_receipts_sent", INT, NOT_NULL),
+            _c("avg_response_time_seconds", DOUBLE),
+            _c("messaging_pattern_json", STRING, NOT_NULL),
+        ]
+    ),
+    partition_by=(DATE_PARTITION,),
+    constraints={
+        "counts_non_negative": (
+            "messages_sent >= 0 AND conversations_participated >= 0"
+            " AND new_conversations_started >= 0 AND total_recipients >= 0"
+            " AND total_active_conversations >= 0 AND read_receipts_sent >= 0"
+        ),
+    },
+)
+
+DIM_USERS = TableSpec(
+    "dim_users",
+    T.StructType(
+        [
+            _c("user_key", BIGINT, NOT_NULL),
+            _c("user_id", STRING, NOT_NULL),
+            _c("user_created_at", TS, comment="server_ts of user_registered"),
+            _c("account_type", STRING),
+            _c("messaging_status", STRING),
+            _c("is_test_account", BOOL),
+            _c("user_preferences", STRING, comment="JSON"),
+            # extra: which event the attributes come from (latest server_ts wins)
+            _c("attributes_timestamp", TS),
+            _c("attributes_event_id", STRING),
+        ]
+    ),
+)
+
+DIM_DEVICES = TableSpec(
+    "dim_devices",
+    T.StructType(
+        [
+            _c("device_key", BIGINT, NOT_NULL, "hash of the whole profile"),
+            _c("device_id", STRING, NOT_NULL),
+            _c("device_type", STRING, NOT_NULL),
+            _c("platform", STRING, NOT_NULL),
+            _c("app_version", STRING, NOT_NULL),
+            _c("os_version", STRING, NOT_NULL),
+            _c("network_type", STRING, NOT_NULL),
+        ]
+    ),
+)
+
+DIM_CONVERSATIONS = TableSpec(
+    "dim_conversations",
+    T.StructType(
+        [
+            _c("conversation_key", BIGINT, NOT_NULL),
+            _c("conversation_id", STRING, NOT_NULL),
+            _c("conversation_type_key", BIGINT),
+            _c("created_timestamp", TS),
+            _c("last_activity_timestamp", TS, comment="latest message server_ts"),
+            _c("conversation_name", STRING),
+            _c("is_encrypted", BOOL),
+            _c("is_group_conversation", BOOL),
+            _c("participant_count", INT, NOT_NULL, "participants after the latest known event"),
+            _c("privacy_level", STRING),
+            _c("conversation_metadata", STRING, comment="JSON"),
+            # extra
+            _c("creator_user_key", BIGINT),
+            _c("created_event_id", STRING),
+        ]
+    ),
+    constraints={"participant_count_non_negative": "participant_count >= 0"},
+)
+
+DIM_CONVERSATION_TYPES = TableSpec(
+    "dim_conversation_types",
+    T.StructType(
+        [
+            _c("conversation_type_key", BIGINT, NOT_NULL),
+            _c("type_name", STRING, NOT_NULL),
+            _c("type_description", STRING, NOT_NULL),
+            _c("supports_group_chat", BOOL, NOT_NULL),
+            _c("supports_encryption", BOOL, NOT_NULL),
+            _c("max_participants", INT),
+        ]
+    ),
+)
+
+DIM_CONVERSATION_PARTICIPANTS = TableSpec(
+    "dim_conversation_participants",
+    T.StructType(
+        [
+            _c("participant_id", BIGINT, NOT_NULL, "hash of the joining event"),
+            _c("conversation_key", BIGINT, NOT_NULL),
+            _c("user_key", BIGINT, NOT_NULL),
+            _c("joined_timestamp", TS, NOT_NULL),
+            _c("last_active_timestamp", TS, comment="latest message of the user in the spell"),
+            _c("role_in_conversation", STRING, NOT_NULL),
+            _c("notifications_enabled", BOOL, comment="not in the raw events: always null"),
+            _c("is_active", BOOL, NOT_NULL, "no leave after this join"),
+            # extra: membership spell, participant at t iff joined <= t < left (or left null)
+            _c("left_timestamp", TS),
+        ]
+    ),
+)
+
+DIM_MESSAGE_TYPES = TableSpec(
+    "dim_message_types",
+    T.StructType(
+        [
+            _c("message_type_key", BIGINT, NOT_NULL),
+            _c("message_type_name", STRING, NOT_NULL),
+            _c("message_category", STRING, NOT_NULL),
+            _c("contains_media", BOOL, NOT_NULL),
+            _c("is_ephemeral", BOOL, NOT_NULL),
+            _c("is_system_message", BOOL, NOT_NULL),
+            _c("rendering_requirements", STRING, NOT_NULL),
+        ]
+    ),
+)
+
+DIM_MESSAGE_STATUS = TableSpec(
+    "dim_message_status",
+    T.StructType(
+        [
+            _c("message_status_key", BIGINT, NOT_NULL),
+            _c("status_name", STRING, NOT_NULL),
+            _c("status_description", STRING, NOT_NULL),
+            _c("is_terminal_state", BOOL, NOT_NULL),
+            _c("status_sequence", INT, NOT_NULL),
+        ]
+    ),
+)
+
+DIM_TOPICS = TableSpec(
+    "dim_topics",
+    T.StructType(
+        [
+            _c("topic_key", BIGINT, NOT_NULL),
+            _c("topic_name", STRING, NOT_NULL),
+            _c("topic_category", STRING, NOT_NULL),
+            _c("parent_topic_key", BIGINT),
+            _c("hierarchy_level", INT, NOT_NULL),
+            _c("topic_keywords", STRING, comment="JSON: weighted terms and their version"),
+            _c("topic_prevalence", DOUBLE, comment="estimated share of last 30 days' texts"),
+        ]
+    ),
+    constraints={"prevalence_in_unit_interval": "topic_prevalence IS NULL OR topic_prevalence BETWEEN 0 AND 1"},
+)
+
+DIM_DATES = TableSpec(
+    "dim_dates",
+    T.StructType(
+        [
+            _c("date_key", INT, NOT_NULL, "yyyymmdd"),
+            _c("full_date", DATE, NOT_NULL),
+            _c("year", INT, NOT_NULL),
+            _c("quarter", INT, NOT_NULL),
+            _c("month", INT, NOT_NULL),
+            _c("month_name", STRING, NOT_NULL),
+            _c("day_of_month", INT, NOT_NULL),
+            _c("day_of_week", INT, NOT_NULL, "ISO: 1 = Monday"),
+            _c("day_name", STRING, NOT_NULL),
+            _c("day_of_year", INT, NOT_NULL),
+            _c("iso_week", INT, NOT_NULL),
+            _c("is_weekend", BOOL, NOT_NULL),
+            _c("week_start_date", DATE, NOT_NULL, "the Monday of the week"),
+            _c("month_start_date", DATE, NOT_NULL),
+        ]
+    ),
+)
+
+DIM_TIME = TableSpec(
+    "dim_time",
+    T.StructType(
+        [
+            _c("time_key", INT, NOT_NULL, "hour*100+minute"),
+            _c("hour", INT, NOT_NULL),
+            _c("minute", INT, NOT_NULL),
+            _c("time_label", STRING, NOT_NULL, "HH:MM"),
+            _c("period_of_day", STRING, NOT_NULL, "night, morning, afternoon, evening"),
+        ]
+    ),
+)
+
+QUARANTINE = TableSpec(
+    "quarantine",
+    T.StructType(
+        [
+            _c("quarantine_id", BIGINT, NOT_NULL, "hash of source file and line"),
+            _c("landing_date", DATE, NOT_NULL, "the dt= folder"),
+            _c("source_file", STRING, NOT_NULL),
+            _c("line_number", BIGINT, comment="1-based; null when the whole file is bad"),
+            _c("reason", STRING, NOT_NULL),
+            _c("event_id", STRING),
+            _c("event_type", STRING),
+            _c("user_id", STRING, comment="when the line parses far enough to show it"),
+            _c("record_json", STRING, comment="the line's fields other than text"),
+            _c("line_length", INT, comment="bytes of the line, for lines that are not JSON"),
+            _c("line_sha256", STRING),
+        ]
+    ),
+    partition_by=("landing_date",),
+)
+
+# Helper tables of the ingest step.
+MESSAGE_STATUS_EVENTS = TableSpec(
+    "message_status_events",
+    T.StructType(
+        [
+            _c("event_id", STRING, NOT_NULL),
+            _c("message_event_id", BIGINT, NOT_NULL),
+            _c("conversation_key", BIGINT, NOT_NULL),
+            _c("user_key", BIGINT, NOT_NULL, "who reported: recipient for delivered/read"),
+            _c("status", STRING, NOT_NULL),
+            _c("status_timestamp", TS, NOT_NULL),
+            _c("date_key", INT, NOT_NULL, "date of the status event"),
+        ]
+    ),
+    partition_by=(DATE_PARTITION,),
+    description="ledger of every distinct status event (read receipts, erasure traces)",
+)
+
+PENDING_MESSAGE_STATUS = TableSpec(
+    "pending_message_status",
+    MESSAGE_STATUS_EVENTS.schema,
+    description="status events whose message has not arrived yet",
+)
+
+MEMBERSHIP_EVENTS = TableSpec(
+    "membership_events",
+    T.StructType(
+        [
+            _c("event_id", STRING, NOT_NULL),
+            _c("conversation_key", BIGINT, NOT_NULL),
+            _c("user_key", BIGINT, NOT_NULL),
+            _c("change", STRING, NOT_NULL, "join or leave (a creation is the owner's join)"),
+            _c("role", STRING),
+            _c("event_timestamp", TS, NOT_NULL),
+            _c("date_key", INT, NOT_NULL),
+        ]
+    ),
+    description="ledger of joins and leaves, from which membership spells are rebuilt",
+)
+
+INGEST_AFFECTED_DATES = TableSpec(
+    "ingest_affected_dates",
+    T.StructType(
+        [
+            _c("landing_date", DATE, NOT_NULL),
+            _c("date_key", INT, NOT_NULL),
+        ]
+    ),
+    description="which event dates each landing day's data touched",
+)
+
+ALL_TABLES: tuple[TableSpec, ...] = (
+    FACT_MESSAGE_EVENTS,
+    FACT_MESSAGE_DERIVED_TOPICS,
+    FACT_CONVERSATION_METRICS,
+    FACT_USER_METRICS,
+    DIM_USERS,
+    DIM_DEVICES,
+    DIM_CONVERSATIONS,
+    DIM_CONVERSATION_TYPES,
+    DIM_CONVERSATION_PARTICIPANTS,
+    DIM_MESSAGE_TYPES,
+    DIM_MESSAGE_STATUS,
+    DIM_TOPICS,
+    DIM_DATES,
+    DIM_TIME,
+    QUARANTINE,
+    MESSAGE_STATUS_EVENTS,
+    PENDING_MESSAGE_STATUS,
+    MEMBERSHIP_EVENTS,
+    INGEST_AFFECTED_DATES,
+)
+TABLES_BY_NAME = {spec.name: spec for spec in ALL_TABLES}

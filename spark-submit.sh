@@ -1,0 +1,142 @@
+#!/usr/bin/env bash
+# chatlake's one entry point: sets itself up on first use, then runs a job under spark-submit.
+#
+#   ./spark-submit.sh demo                       generate a week, run it nightly, print the reports
+#   ./spark-submit.sh test [pytest args]         lint, type-check and run the test suite
+#   ./spark-submit.sh COMMAND [args] [spark-submit options]
+#   ./spark-submit.sh --help                     every command and option
+#
+# Set-up (skipped when already done): a virtual environment in .venv with the project
+# installed, and the Delta Lake jars in .jars fetched with mvn.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+VENV="$ROOT/.venv"
+JARS_DIR="$ROOT/.jars"
+BUILD_DIR="$ROOT/build"
+PYTHON_BIN="${CHATLAKE_PYTHON:-python3.11}"
+# Delta's Python package is 4.4.1; its jar for Spark 4.2 is tried at the same version first.
+# Maven Central served only 4.4.0 of delta-spark_4.2_2.13 when this was written, and the
+# 4.4.x jars are interchangeable under the 4.4.1 Python API (the Python side is a thin wrapper).
+DELTA_JAR_VERSIONS="${CHATLAKE_DELTA_JAR_VERSIONS:-4.4.1 4.4.0}"
+
+say() { printf 'chatlake: %s\n' "$*" >&2; }
+die() { say "$*"; exit 1; }
+
+ensure_venv() {
+  local stamp="$VENV/.chatlake-installed" want
+  want="$(sha256sum "$ROOT/pyproject.toml" | cut -d' ' -f1)"
+  if [[ -f "$stamp" && "$(cat "$stamp")" == "$want" ]]; then return; fi
+  command -v "$PYTHON_BIN" >/dev/null || die "needs $PYTHON_BIN on PATH (or set CHATLAKE_PYTHON)"
+  say "setting up the Python environment in .venv (first run only, about a minute)"
+  [[ -x "$VENV/bin/python" ]] || "$PYTHON_BIN" -m venv "$VENV"
+  "$VENV/bin/python" -m pip install --quiet --upgrade pip
+  "$VENV/bin/python" -m pip install --quiet -e "$ROOT[test]"
+  echo "$want" > "$stamp"
+}
+
+ensure_jars() {
+  if [[ -f "$JARS_DIR/.complete" ]]; then return; fi
+  command -v mvn >/dev/null || die "needs mvn (Maven) on PATH to fetch the Delta Lake jars"
+  command -v java >/dev/null || die "needs Java 17 on PATH"
+  local pyspark_jars version fetched=""
+  pyspark_jars="$("$VENV/bin/python" -c 'import os, pyspark; print(os.path.join(os.path.dirname(pyspark.__file__), "jars"))')"
+  rm -rf "$JARS_DIR" && mkdir -p "$JARS_DIR/all"
+  for version in $DELTA_JAR_VERSIONS; do
+    say "fetching the Delta Lake $version jars with mvn (first run only)"
+    if mvn -q -B -f "$ROOT/conf/jars/pom.xml" -Ddelta.version="$version" \
+         dependency:copy-dependencies -DoutputDirectory="$JARS_DIR/all" -DincludeScope=runtime \
+         >"$JARS_DIR/mvn.log" 2>&1; then
+      fetched="$version"; break
+    fi
+    say "Delta Lake $version jars are not available (see .jars/mvn.log)"
+  done
+  [[ -n "$fetched" ]] || die "could not fetch the Delta Lake jars; tried: $DELTA_JAR_VERSIONS"
+  # Keep only what pyspark does not already ship: two copies of Jackson or Hadoop on one
+  # classpath fail in ways that are hard to trace.
+  local jar base artifact
+  for jar in "$JARS_DIR"/all/*.jar; do
+    base="$(basename "$jar" .jar)"; artifact="${base%-*}"
+    compgen -G "$pyspark_jars/$artifact-[0-9]*.jar" >/dev/null || mv "$jar" "$JARS_DIR/"
+  done
+  rm -rf "$JARS_DIR/all"
+  echo "$fetched" > "$JARS_DIR/.complete"
+}
+
+jar_list() { find "$JARS_DIR" -maxdepth 1 -name '*.jar' | sort | paste -sd, -; }
+
+# The code shipped to executors: the two packages zipped, rebuilt on every submit (milliseconds).
+build_pyfiles() {
+  mkdir -p "$BUILD_DIR"
+  (cd "$ROOT" && "$VENV/bin/python" - <<'EOF'
+import pathlib, zipfile
+with zipfile.ZipFile("build/chatlake.zip", "w", zipfile.ZIP_DEFLATED) as archive:
+    for package in ("jobs", "schemas"):
+        for path in sorted(pathlib.Path(package).rglob("*")):
+            if path.is_file() and "__pycache__" not in path.parts:
+                archive.write(path)
+EOF
+  )
+}
+
+setup() {
+  ensure_venv
+  ensure_jars
+  export CHATLAKE_JARS="$(jar_list)"
+  export PYSPARK_PYTHON="${PYSPARK_PYTHON:-$VENV/bin/python}"
+  export PYSPARK_DRIVER_PYTHON="${PYSPARK_DRIVER_PYTHON:-$VENV/bin/python}"
+  export PATH="$VENV/bin:$PATH"
+  # A single-machine run binds to loopback instead of warning that the hostname does.
+  export SPARK_LOCAL_IP="${SPARK_LOCAL_IP:-127.0.0.1}"
+}
+
+run_tests() {
+  cd "$ROOT"
+  say "ruff"; ruff check jobs schemas tests bench
+  say "mypy"; mypy
+  say "pytest"; exec python -m pytest "$@"
+}
+
+# Options that belong to spark-submit rather than to chatlake; each takes a value.
+SPARK_VALUE_OPTIONS=" --executor-memory --driver-memory --executor-cores --num-executors \
+ --total-executor-cores --deploy-mode --queue --driver-cores --name --files --archives \
+ --driver-java-options --principal --keytab --properties-file "
+
+submit() {
+  local spark_args=() job_args=() master=""
+  while (($#)); do
+    case "$1" in
+      --master) [[ $# -ge 2 ]] || die "--master needs a value"; master="$2"; job_args+=("$1" "$2"); shift 2 ;;
+      --spark-conf) [[ $# -ge 2 ]] || die "--spark-conf needs KEY=VALUE"; spark_args+=(--conf "$2"); shift 2 ;;
+      *)
+        if [[ "$SPARK_VALUE_OPTIONS" == *" $1 "* ]]; then
+          [[ $# -ge 2 ]] || die "$1 needs a value"; spark_args+=("$1" "$2"); shift 2
+        else
+          job_args+=("$1"); shift
+        fi ;;
+    esac
+  done
+  build_pyfiles
+  [[ -n "$master" ]] && spark_args+=(--master "$master")
+  cd "$ROOT"
+  exec "$VENV/bin/spark-submit" \
+    --jars "$CHATLAKE_JARS" \
+    --py-files "$BUILD_DIR/chatlake.zip" \
+    --conf "spark.executorEnv.PYSPARK_PYTHON=$PYSPARK_PYTHON" \
+    --driver-java-options "-Dlog4j2.configurationFile=file:$ROOT/conf/log4j2.properties" \
+    "${spark_args[@]}" \
+    "$ROOT/jobs/__main__.py" "${job_args[@]}"
+}
+
+main() {
+  local command="${1:-}"
+  case "$command" in
+    ""|-h|--help|help)
+      ensure_venv; cd "$ROOT"; exec "$VENV/bin/python" -m jobs --help ;;
+    setup) setup; say "ready: .venv and .jars are in place" ;;
+    test) shift; setup; run_tests "$@" ;;
+    *) setup; submit "$@" ;;
+  esac
+}
+
+main "$@"

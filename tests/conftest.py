@@ -1,0 +1,61 @@
+"""One Spark session for the whole suite: local[2], two shuffle partitions, UI off, UTC."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from pyspark.sql import SparkSession
+
+from jobs.config import Config, parse_config
+from jobs.session import JARS_ENV, build_session
+
+REPO = Path(__file__).resolve().parent.parent
+CONTRACT = REPO.parent / "shared" / "contract"
+EXAMPLES = CONTRACT / "examples"
+
+TEST_SETTINGS = {
+    "spark.ui.enabled": "false",
+    "spark.ui.showConsoleProgress": "false",
+    "spark.sql.shuffle.partitions": "2",
+    "spark.default.parallelism": "2",
+    "spark.driver.memory": "2g",
+    "spark.sql.session.timeZone": "UTC",
+    "spark.databricks.delta.snapshotPartitions": "1",
+}
+
+
+def make_config(root: Path, **overrides: object) -> Config:
+    """A config whose landing zone and warehouse live under `root`."""
+    raw: dict[str, object] = {
+        "landing_path": str(root / "landing"),
+        "warehouse_path": str(root / "warehouse"),
+        "spark": {"shuffle_partitions": 2},
+    }
+    raw.update(overrides)
+    return parse_config(raw, environ={})
+
+
+@pytest.fixture(scope="session")
+def spark() -> Iterator[SparkSession]:
+    if not os.environ.get(JARS_ENV):
+        jars = sorted(str(p) for p in (REPO / ".jars").glob("*.jar"))
+        if not jars:
+            pytest.exit("no Delta jars: run the tests with ./spark-submit.sh test", returncode=2)
+        os.environ[JARS_ENV] = ",".join(jars)
+    session = build_session(
+        make_config(REPO / "build" / "unused"),
+        app_name="chatlake-tests",
+        master="local[2]",
+        extra_settings=TEST_SETTINGS,
+    )
+    yield session
+    session.stop()
+
+
+@pytest.fixture()
+def config(tmp_path: Path) -> Config:
+    """A fresh landing zone and warehouse per test."""
+    return make_config(tmp_path)
