@@ -1,0 +1,109 @@
+"""Reading one landing day `dt=D`: every line of its `.json` and `.json.gz` files, with the
+file it came from and its line number, and the files that cannot be read at all."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from pyspark.sql import DataFrame, SparkSession, Window
+from pyspark.sql import functions as F
+from pyspark.sql import types as T
+
+from jobs import filesystem
+from jobs.config import Config
+
+LANDING_SUFFIXES = (".json", ".json.gz")
+GZIP_SUFFIX = ".gz"
+BOM = "\ufeff"
+
+RAW_LINE_SCHEMA = T.StructType(
+    [
+        T.StructField("value", T.StringType()),
+        T.StructField("source_file", T.StringType()),
+        T.StructField("line_number", T.LongType()),
+    ]
+)
+
+
+@dataclass(frozen=True)
+class LandingDay:
+    """The lines of a landing day, plus the files that had to be set aside whole."""
+
+    lines: DataFrame  # value, source_file, line_number (1-based)
+    corrupt_files: list[tuple[str, str]]  # (path, reason)
+    files: list[str]
+
+
+def landing_files(spark: SparkSession, config: Config, day: dt.date) -> list[str]:
+    folder = config.landing_day_path(day.isoformat())
+    return [p for p in filesystem.list_files(spark, folder) if p.endswith(LANDING_SUFFIXES)]
+
+
+def _gzip_problem(spark: SparkSession, path: str) -> str | None:
+    """Why a gzip file cannot be read to its end, or None if it can.
+
+    Spark would fail the whole job on a corrupt gzip (or, told to ignore corrupt files, drop
+    it silently); reading it through once in the JVM lets us quarantine it instead.
+    """
+    jvm = spark.sparkContext._jvm
+    assert jvm is not None
+    hadoop_path = jvm.org.apache.hadoop.fs.Path(path)
+    fs = hadoop_path.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration())
+    stream = fs.open(hadoop_path)
+    try:
+        gzip_stream = jvm.java.util.zip.GZIPInputStream(stream, 1 << 16)
+        jvm.org.apache.commons.io.IOUtils.consume(gzip_stream)
+        return None
+    except Exception as error:  # py4j wraps the JVM's IOException
+        message = str(error).splitlines()[0] if str(error) else type(error).__name__
+        java_message = message.split(":")[-1].strip() or "unreadable"
+        return f"corrupt_gzip: {java_message}"[:200]
+    finally:
+        stream.close()
+
+
+def read_landing_day(spark: SparkSession, config: Config, day: dt.date) -> LandingDay:
+    """All lines of `dt=day` with their file and 1-based line number (blank lines included)."""
+    files = landing_files(spark, config, day)
+    corrupt = [(p, reason) for p in files if p.endswith(GZIP_SUFFIX) if (reason := _gzip_problem(spark, p))]
+    readable = [p for p in files if p not in {c for c, _ in corrupt}]
+    if not readable:
+        return LandingDay(spark.createDataFrame([], RAW_LINE_SCHEMA), corrupt, files)
+    raw = (
+        spark.read.text(readable)
+        .select(
+            "value",
+            F.col("_metadata.file_path").alias("source_file"),
+            F.col("_metadata.file_block_start").alias("block_start"),
+            F.monotonically_increasing_id().alias("row_id"),
+        )
+    )
+    return LandingDay(_with_line_numbers(raw), corrupt, files)
+
+
+def _with_line_numbers(raw: DataFrame) -> DataFrame:
+    """Line numbers without a sort of all lines.
+
+    A file may be split into blocks read by different tasks; within a block, rows keep file
+    order and consecutive ids. So a line's number is its offset in its block plus the lines of
+    the file's earlier blocks, and only the (tiny) per-block summary needs a window.
+    """
+    file_order = Window.partitionBy("source_file").orderBy("block_start")
+    blocks = (
+        raw.groupBy("source_file", "block_start")
+        .agg(F.min("row_id").alias("block_first_row"), F.count(F.lit(1)).alias("block_lines"))
+        .withColumn(
+            "lines_before",
+            F.coalesce(F.sum("block_lines").over(file_order.rowsBetween(Window.unboundedPreceding, -1)), F.lit(0)),
+        )
+    )
+    return (
+        raw.join(F.broadcast(blocks), on=["source_file", "block_start"], how="inner")
+        .select(
+            # A UTF-8 byte order mark or a Windows line ending is not part of the JSON.
+            F.regexp_replace(F.regexp_replace("value", f"^{BOM}", ""), "\r$", "").alias("value"),
+            "source_file",
+            (F.col("row_id") - F.col("block_first_row") + F.col("lines_before") + 1).alias("line_number"),
+        )
+    )
