@@ -1,0 +1,114 @@
+"""`aggregate --date D`: the daily conversation and user metrics of every date D's data touched.
+
+Ingest records in `ingest_affected_dates` which event dates a landing day touched; only those
+no older than D - late_data_days are recomputed. Each is recomputed whole from the fact tables
+and written with replaceWhere on its date, so a rerun replaces rather than adds. Reads are
+pruned to the affected date partitions plus the day before each (a response pair's earlier
+message may lie there).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
+
+from jobs import storage
+from jobs.config import Config
+from jobs.progress import LOGGER, step
+from jobs.transforms.membership import participants_at_end_of_day
+from jobs.transforms.metrics import conversation_metrics, user_metrics
+from jobs.transforms.response_pairs import response_pairs
+
+CONVERSATION_METRICS = "fact_conversation_metrics"
+USER_METRICS = "fact_user_metrics"
+DATE_KEY_FORMAT = "%Y%m%d"
+
+
+def date_key(day: dt.date) -> int:
+    return int(day.strftime(DATE_KEY_FORMAT))
+
+
+def day_of(key: int) -> dt.date:
+    return dt.datetime.strptime(str(key), DATE_KEY_FORMAT).date()
+
+
+def affected_dates(spark: SparkSession, config: Config, landing_day: dt.date) -> list[int]:
+    """The event dates landing day D touched, no older than D - late_data_days."""
+    oldest = date_key(landing_day - dt.timedelta(days=config.late_data_days))
+    rows = (
+        storage.read(spark, config, "ingest_affected_dates")
+        .where((F.col("landing_date") == F.lit(landing_day)) & (F.col("date_key") >= oldest))
+        .select("date_key")
+        .distinct()
+        .collect()
+    )
+    return sorted(int(row["date_key"]) for row in rows)
+
+
+def with_previous_dates(date_keys: list[int]) -> list[int]:
+    """The dates and the day before each: the partitions response pairs need."""
+    previous = {date_key(day_of(key) - dt.timedelta(days=1)) for key in date_keys}
+    return sorted(set(date_keys) | previous)
+
+
+@dataclass(frozen=True)
+class DailyMetrics:
+    conversations: DataFrame
+    users: DataFrame
+
+
+def daily_metrics(spark: SparkSession, config: Config, date_keys: list[int]) -> DailyMetrics:
+    """Both metric frames for the given dates, reading only the partitions they need."""
+    messages = storage.read_dates(
+        spark, config, "fact_message_events", with_previous_dates(date_keys)
+    )
+    pairs = response_pairs(messages)
+    participants = storage.read(spark, config, "dim_conversation_participants").transform(
+        participants_at_end_of_day(date_keys)
+    )
+    conversations = conversation_metrics(
+        date_keys,
+        messages=messages,
+        pairs=pairs,
+        participants=participants,
+        assignments=storage.read_dates(spark, config, "fact_message_derived_topics", date_keys),
+        topics=storage.read(spark, config, "dim_topics"),
+    )
+    users = user_metrics(
+        date_keys,
+        messages=messages,
+        pairs=pairs,
+        participants=participants,
+        status_events=storage.read_dates(spark, config, "message_status_events", date_keys),
+        conversations=storage.read(spark, config, "dim_conversations"),
+    )
+    return DailyMetrics(conversations=conversations, users=users)
+
+
+def run_day(spark: SparkSession, config: Config, day: dt.date) -> dict[str, int]:
+    """Recompute the metrics of every date landing day `day` touched; return row counts."""
+    with step(f"aggregate dates {day}") as report:
+        date_keys = affected_dates(spark, config, day)
+        report.details["dates"] = len(date_keys)
+    counts = {"dates": len(date_keys), CONVERSATION_METRICS: 0, USER_METRICS: 0}
+    if not date_keys:
+        LOGGER.info("aggregate: landing day %s touched no date within %d late days",
+                    day, config.late_data_days)
+        return counts
+    metrics = daily_metrics(spark, config, date_keys)
+    outputs = ((CONVERSATION_METRICS, metrics.conversations), (USER_METRICS, metrics.users))
+    for name, frame in outputs:
+        with step(name) as report:
+            storage.replace_dates(frame, config, name, date_keys)
+            counts[name] = storage.read_dates(spark, config, name, date_keys).count()
+            report.rows_out = counts[name]
+            report.details["dates"] = f"{date_keys[0]}..{date_keys[-1]}"
+    return counts
+
+
+def run(spark: SparkSession, config: Config, args: Any) -> None:
+    run_day(spark, config, args.date)
