@@ -28,7 +28,7 @@ def sample_position(message_id: Column | str) -> Column:
 
 
 def rate_column(rate_by_type: Mapping[str, float], default_rate: float, type_column: str) -> Column:
-    """The rate of each row's conversation type; types not in the mapping (or null) get the default."""
+    """The rate of each row's conversation type; other types (and null) get the default."""
     rate = F.lit(float(default_rate))
     for type_name, type_rate in sorted(rate_by_type.items()):
         rate = F.when(F.col(type_column) == type_name, F.lit(float(type_rate))).otherwise(rate)
@@ -44,10 +44,8 @@ def with_sample(
     """Add `sample_rate` (the row's stratum rate) and `in_sample` (hash position < rate)."""
 
     def transform(messages: DataFrame) -> DataFrame:
-        return (
-            messages
-            .withColumn("sample_rate", rate_column(rate_by_type, default_rate, type_column))
-            .withColumn("in_sample", sample_position(id_column) < F.col("sample_rate"))
-        )
+        return messages.withColumn(
+            "sample_rate", rate_column(rate_by_type, default_rate, type_column)
+        ).withColumn("in_sample", sample_position(id_column) < F.col("sample_rate"))
 
     return transform

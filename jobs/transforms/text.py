@@ -17,10 +17,12 @@ FOLDED = "aaaaaaaaacccccddeeeeeeeeegggghhiiiiiiiiijklllllnnnnoooooooorrrsssstttu
 MULTI_LETTER_FOLDS = (("ß", "ss"), ("æ", "ae"), ("œ", "oe"), ("ø", "o"), ("þ", "th"))
 
 # Apostrophes join their word ("don't" -> "dont", "mom's" -> "moms" -> "mom").
-APOSTROPHES = "['’`´]"
+APOSTROPHES = "['\u2019`\u00b4]"  # ', right single quote, grave, acute
 # After folding, anything but ASCII letters and digits separates words: punctuation, emoji,
 # symbols and scripts the taxonomy has no terms in.
 NON_WORD = "[^a-z0-9]+"
+# slice() needs a length: more words than any message has
+MAX_WORDS = 1 << 20
 
 # Light stemming, applied in order to each token (Java regex, as regexp_replace takes):
 STEM_RULES: tuple[tuple[str, str], ...] = (
@@ -63,12 +65,16 @@ def tokens(text: Column) -> Column:
 
 
 def terms(text: Column) -> Column:
-    """Distinct matchable terms of `text`: its stemmed words and its two-word phrases."""
+    """Distinct matchable terms of `text`: its stemmed words and its two- and three-word phrases."""
     words = tokens(text)
-    pairs = F.zip_with(words, F.slice(words, 2, 1 << 20), lambda a, b: F.concat_ws(" ", a, b))
-    # zip_with pads the shorter array with nulls; a null pair would be "word" alone.
-    pairs = F.filter(pairs, lambda pair: F.instr(pair, " ") > 0)
-    return F.array_distinct(F.concat(words, pairs))
+    rest = F.slice(words, 2, MAX_WORDS)
+    # zip_with pads the shorter array with nulls, which concat_ws skips: a padded pair or
+    # triple has fewer words than it should and is dropped by the word count check.
+    pairs = F.zip_with(words, rest, lambda a, b: F.concat_ws(" ", a, b))
+    triples = F.zip_with(pairs, F.slice(words, 3, MAX_WORDS), lambda ab, c: F.concat_ws(" ", ab, c))
+    pairs = F.filter(pairs, lambda pair: F.size(F.split(pair, " ")) == 2)
+    triples = F.filter(triples, lambda triple: F.size(F.split(triple, " ")) == 3)
+    return F.array_distinct(F.concat(words, pairs, triples))
 
 
 def phrase(text: Column) -> Column:

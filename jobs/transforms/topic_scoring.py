@@ -31,6 +31,7 @@ from schemas.topics import TOPIC_NAMES
 
 DEFAULT_KEYWORDS_PATH = Path(__file__).resolve().parents[2] / "conf" / "topics" / "keywords.yaml"
 CONFIDENT = 0.7  # the confidence the design's reports count an assignment from
+PHRASE_BONUS = 0.5  # extra weight of each word of a phrase after its first
 
 
 @dataclass(frozen=True)
@@ -52,7 +53,11 @@ class Taxonomy:
         """dim_topics.topic_keywords: the topic's weighted terms and the version they belong to."""
         weights = {term: weight for topic, term, weight in self.terms if topic == topic_name}
         return json.dumps(
-            {"version": self.version, "method": self.method, "terms": dict(sorted(weights.items()))},
+            {
+                "version": self.version,
+                "method": self.method,
+                "terms": dict(sorted(weights.items())),
+            },
             sort_keys=True,
             ensure_ascii=False,
         )
@@ -64,7 +69,9 @@ def parse_taxonomy(raw: dict) -> Taxonomy:
     unknown = sorted(set(topics) - set(TOPIC_NAMES))
     missing = sorted(set(TOPIC_NAMES) - set(topics))
     if unknown or missing:
-        raise ValueError(f"keyword taxonomy: unknown topics {unknown}, topics without terms {missing}")
+        raise ValueError(
+            f"keyword taxonomy: unknown topics {unknown}, topics without terms {missing}"
+        )
     best: dict[tuple[str, str], float] = {}
     for topic_name, tiers in topics.items():
         for tier, tier_terms in tiers.items():
@@ -97,10 +104,17 @@ def load_taxonomy(path: str | Path = DEFAULT_KEYWORDS_PATH) -> Taxonomy:
 
 def keyword_table(spark: SparkSession, taxonomy: Taxonomy) -> DataFrame:
     """(term, topic_name, weight) with terms in matchable form, one row per term and topic."""
-    raw = spark.createDataFrame(list(taxonomy.terms), "topic_name string, written string, weight double")
+    raw = spark.createDataFrame(
+        list(taxonomy.terms), "topic_name string, written string, weight double"
+    )
+    term = text.phrase(F.col("written"))
+    words = F.size(F.split(F.col("term"), " "))
     return (
-        raw.select("topic_name", text.phrase(F.col("written")).alias("term"), "weight")
+        raw.select("topic_name", term.alias("term"), "weight")
         .where(F.col("term") != "")
+        # A phrase is stronger evidence than each of its words: "transfer window" must beat
+        # "transfer" (money) for sports, so each word after the first adds half its weight.
+        .withColumn("weight", F.col("weight") * (F.lit(1.0) + PHRASE_BONUS * (words - 1)))
         # two written forms may normalize alike ("party", "parties"): count the term once
         .groupBy("term", "topic_name")
         .agg(F.max("weight").alias("weight"))
@@ -156,9 +170,13 @@ def calibrated(calibration: Calibration) -> Callable[[DataFrame], DataFrame]:
 
 
 def assign_topics(
-    keywords: DataFrame, calibration: Calibration, text_column: str = "text", carry: Sequence[str] = ()
+    keywords: DataFrame,
+    calibration: Calibration,
+    text_column: str = "text",
+    carry: Sequence[str] = (),
 ) -> Callable[[DataFrame], DataFrame]:
-    """messages(message_event_id, text, *carry) -> (message_event_id, *carry, topic_name, topic_confidence)."""
+    """messages(message_event_id, text, *carry)
+    -> (message_event_id, *carry, topic_name, topic_confidence)."""
 
     def transform(messages: DataFrame) -> DataFrame:
         return messages.transform(topic_scores(keywords, text_column, carry)).transform(
