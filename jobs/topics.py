@@ -1,0 +1,286 @@
+"""`topics --date D`: topics for a deterministic, stratified sample of dt=D's messages with text.
+
+Text exists only in the landing zone, so the step reads dt=D again, keeps the valid
+`message_sent` lines with text that won their message (fact_message_events.source_event_id),
+samples them by message id at their conversation type's rate, and scores only the sample
+against the keyword taxonomy of conf/topics/keywords.yaml. Text is dropped at the first
+projection after sampling; what is shuffled, cached and written holds ids, taxonomy terms and
+numbers only.
+
+Writes: fact_message_derived_topics (MERGE on date, message, topic and extraction version, so a
+rerun of the same version replaces rather than adds) and dim_topics (each topic's weighted
+keywords as JSON, and topic_prevalence over the 30 days ending on D).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from importlib import resources
+from typing import Any
+
+from pyspark import StorageLevel
+from pyspark.sql import DataFrame, Observation, SparkSession
+from pyspark.sql import functions as F
+
+from jobs import storage
+from jobs.config import CONVERSATION_TYPES, Config
+from jobs.landing import read_landing_day
+from jobs.progress import LOGGER, step
+from jobs.transforms import events as ev
+from jobs.transforms import keys, sampling, topic_scoring
+from jobs.transforms.parsing import parse_events
+
+PREVALENCE_DAYS = 30
+CONFIDENT = topic_scoring.CONFIDENT
+CARRIED = ("date_key", "conversation_key", "sender_user_key", "sample_rate")
+# Columns whose change makes a rerun rewrite an assignment; processed_timestamp alone does not.
+COMPARED = (
+    "topic_confidence",
+    "sample_rate",
+    "conversation_key",
+    "sender_user_key",
+    "extraction_method",
+)
+
+
+def run(spark: SparkSession, config: Config, args: Any) -> None:
+    run_day(spark, config, args.date)
+
+
+def run_day(
+    spark: SparkSession,
+    config: Config,
+    day: dt.date,
+    taxonomy: topic_scoring.Taxonomy | None = None,
+) -> dict[str, int]:
+    """Assign topics to dt=`day`'s sampled messages; returns the counts it logged."""
+    taxonomy = taxonomy or topic_scoring.load_taxonomy()
+    with step("topics.assign") as report:
+        candidates = _candidates(spark, config, day).transform(
+            sampling.with_sample(_rates(config), config.topics.sample_rate)
+        )
+        sample_counts = Observation("topic_sample")
+        observed = candidates.observe(
+            sample_counts,
+            F.count(F.lit(1)).alias("candidates"),
+            F.count(F.when(F.col("in_sample"), F.lit(1))).alias("sampled"),
+        )
+        keywords = topic_scoring.keyword_table(spark, taxonomy)
+        assignments = (
+            observed.where(F.col("in_sample"))
+            .transform(topic_scoring.assign_topics(keywords, taxonomy.calibration, carry=CARRIED))
+            .transform(_as_fact_rows(taxonomy))
+            # Text-free from here on: ids, topic keys and numbers.
+            .persist(StorageLevel.MEMORY_AND_DISK)
+        )
+        assignment_count = assignments.count()
+        observed_counts = sample_counts.get
+        candidate_count = int(observed_counts.get("candidates") or 0)
+        sampled_count = int(observed_counts.get("sampled") or 0)
+        report.rows_in, report.rows_out = candidate_count, assignment_count
+        report.details = {"sampled": sampled_count}
+
+    with step("topics.write") as report:
+        date_keys = sorted(
+            r["date_key"] for r in assignments.select("date_key").distinct().collect()
+        )
+        _merge_assignments(spark, config, assignments, date_keys)
+        confident = assignments.where(F.col("topic_confidence") >= CONFIDENT).count()
+        report.rows_out = assignment_count
+        report.details = {"confident": confident, "dates": len(date_keys)}
+    assignments.unpersist()
+
+    with step("topics.dim_topics"):
+        _update_dim_topics(spark, config, day, taxonomy)
+
+    counts = {
+        "candidates": candidate_count,
+        "sampled": sampled_count,
+        "assignments": assignment_count,
+        "confident_assignments": confident,
+    }
+    LOGGER.info(
+        "topics %s: %s messages with text, %s sampled, %s assignments (%s at >= %s), version %s",
+        day,
+        f"{candidate_count:,}",
+        f"{sampled_count:,}",
+        f"{assignment_count:,}",
+        f"{confident:,}",
+        CONFIDENT,
+        taxonomy.version,
+    )
+    return counts
+
+
+def _rates(config: Config) -> dict[str, float]:
+    return {type_name: config.topics.rate_for(type_name) for type_name in CONVERSATION_TYPES}
+
+
+def _candidates(spark: SparkSession, config: Config, day: dt.date) -> DataFrame:
+    """dt=D's message_sent lines with text that are their message's winning event, with the
+    message's keys and conversation type (null if the conversation's type is unknown)."""
+    lines = (
+        read_landing_day(spark, config, day)
+        .lines.transform(parse_events(day, config.future_tolerance_hours))
+        .where(
+            F.col("reject_reason").isNull()
+            & (F.col("event_type") == "message_sent")
+            & F.col("text").isNotNull()
+        )
+        .select(
+            keys.surrogate_key(keys.MESSAGE, "message_id").alias("message_event_id"),
+            F.col("event_id").alias("source_event_id"),
+            ev.date_key("server_ts").alias("date_key"),
+            "message_id",
+            "text",
+        )
+    )
+    # The winning event is one of dt=D's accepted events, so its message's date is among the
+    # dates ingest recorded for D; reading only those keeps the fact scan to a few partitions.
+    affected = [
+        row["date_key"]
+        for row in storage.read(spark, config, "ingest_affected_dates")
+        .where(F.col("landing_date") == F.lit(day))
+        .select("date_key")
+        .collect()
+    ]
+    messages = storage.read_dates(spark, config, "fact_message_events", affected).select(
+        "message_event_id", "source_event_id", "date_key", "conversation_key", "sender_user_key"
+    )
+    conversation_types = storage.read(spark, config, "dim_conversations").select(
+        "conversation_key", "conversation_type_key"
+    )
+    type_names = storage.read(spark, config, "dim_conversation_types").select(
+        "conversation_type_key", "type_name"
+    )
+    return (
+        lines.join(messages, on=["message_event_id", "source_event_id", "date_key"], how="inner")
+        .join(F.broadcast(conversation_types), on="conversation_key", how="left")
+        .join(F.broadcast(type_names), on="conversation_type_key", how="left")
+        .drop("conversation_type_key")
+    )
+
+
+def _as_fact_rows(taxonomy: topic_scoring.Taxonomy) -> Any:
+    def transform(assignments: DataFrame) -> DataFrame:
+        version = F.lit(taxonomy.version)
+        topic_key = keys.surrogate_key(keys.TOPIC, "topic_name")
+        return storage.conformed(
+            assignments.withColumn("topic_key", topic_key)
+            .withColumn("topic_extraction_version", version)
+            .withColumn(
+                "topic_assignment_id",
+                keys.surrogate_key(
+                    keys.TOPIC_ASSIGNMENT,
+                    "message_event_id",
+                    "topic_key",
+                    "topic_extraction_version",
+                ),
+            )
+            .withColumn("extraction_method", F.lit(taxonomy.method))
+            .withColumn("processed_timestamp", F.current_timestamp()),
+            "fact_message_derived_topics",
+        )
+
+    return transform
+
+
+def _merge_assignments(
+    spark: SparkSession, config: Config, assignments: DataFrame, date_keys: list[int]
+) -> None:
+    if not date_keys:
+        return
+    # The literal date list lets Delta prune the target to the partitions the sample touches.
+    in_dates = f"t.date_key IN ({', '.join(str(int(k)) for k in date_keys)})"
+    condition = (
+        f"{in_dates} AND t.date_key = s.date_key AND t.message_event_id = s.message_event_id"
+        " AND t.topic_key = s.topic_key AND t.topic_extraction_version = s.topic_extraction_version"
+    )
+    changed = " OR ".join(f"NOT (t.{c} <=> s.{c})" for c in COMPARED)
+    (
+        storage.delta_table(spark, config, "fact_message_derived_topics")
+        .alias("t")
+        .merge(assignments.alias("s"), condition)
+        .whenMatchedUpdateAll(condition=changed)
+        .whenNotMatchedInsertAll()
+        .execute()
+    )
+
+
+def prevalence(spark: SparkSession, config: Config, day: dt.date, version: str) -> DataFrame:
+    """(topic_key, topic_prevalence): the estimated share of the messages with text of the
+    30 days ending on `day` that carry the topic at confidence >= 0.7 (Σ 1/sample_rate over
+    the sampled ones, divided by the count of messages with text)."""
+    first = day - dt.timedelta(days=PREVALENCE_DAYS - 1)
+    window = [
+        int((first + dt.timedelta(days=n)).strftime("%Y%m%d")) for n in range(PREVALENCE_DAYS)
+    ]
+    with_text = (
+        storage.read_dates(spark, config, "fact_message_events", window)
+        .where(F.col("has_text"))
+        .agg(F.count(F.lit(1)).alias("messages_with_text"))
+    )
+    estimated = (
+        storage.read_dates(spark, config, "fact_message_derived_topics", window)
+        .where(
+            (F.col("topic_extraction_version") == version)
+            & (F.col("topic_confidence") >= CONFIDENT)
+        )
+        .groupBy("topic_key")
+        .agg(F.sum(F.lit(1.0) / F.col("sample_rate")).alias("estimated_messages"))
+    )
+    return estimated.crossJoin(with_text).select(
+        "topic_key",
+        F.when(
+            F.col("messages_with_text") > 0,
+            F.least(F.lit(1.0), F.col("estimated_messages") / F.col("messages_with_text")),
+        ).alias("topic_prevalence"),
+    )
+
+
+def _update_dim_topics(
+    spark: SparkSession, config: Config, day: dt.date, taxonomy: topic_scoring.Taxonomy
+) -> None:
+    """Every level-2 topic gets the current keywords; prevalence is 0 for a topic not seen."""
+    topic_names = sorted({topic for topic, _, _ in taxonomy.terms})
+    keywords = spark.createDataFrame(
+        [(name, taxonomy.keywords_json(name)) for name in topic_names],
+        "topic_name string, topic_keywords string",
+    ).withColumn("topic_key", keys.surrogate_key(keys.TOPIC, "topic_name"))
+    updates = keywords.join(
+        prevalence(spark, config, day, taxonomy.version), on="topic_key", how="left"
+    ).select(
+        "topic_key",
+        "topic_keywords",
+        F.coalesce(F.col("topic_prevalence"), F.lit(0.0)).alias("topic_prevalence"),
+    )
+    (
+        storage.delta_table(spark, config, "dim_topics")
+        .alias("t")
+        .merge(updates.alias("s"), "t.topic_key = s.topic_key")
+        .whenMatchedUpdate(
+            condition="NOT (t.topic_keywords <=> s.topic_keywords)"
+            " OR NOT (t.topic_prevalence <=> s.topic_prevalence)",
+            set={"topic_keywords": "s.topic_keywords", "topic_prevalence": "s.topic_prevalence"},
+        )
+        .execute()
+    )
+
+
+def weighted_top_topics_sql() -> str:
+    return (
+        resources.files("jobs")
+        .joinpath("sql", "top_topics_weighted.sql")
+        .read_text(encoding="utf-8")
+    )
+
+
+def weighted_top_topics(
+    spark: SparkSession, config: Config, start_date: dt.date, end_date: dt.date
+) -> DataFrame:
+    """The design's top-topics report with estimated true volumes and 95% intervals."""
+    for name in ("fact_message_derived_topics", "dim_topics"):
+        storage.read(spark, config, name).createOrReplaceTempView(name)
+    return spark.sql(
+        weighted_top_topics_sql(), args={"start_date": start_date, "end_date": end_date}
+    )
