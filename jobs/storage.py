@@ -124,3 +124,15 @@ def insert_new(
 def conformed(df: DataFrame, name: str) -> DataFrame:
     """`df` with exactly the table's columns, in order and with its types."""
     return _ordered(df, spec_of(name))
+
+
+def replace_where(df: DataFrame, config: Config, name: str, predicate: str) -> None:
+    """Atomically replace the rows matching `predicate` with `df` (whose rows must match it)."""
+    spec = spec_of(name)
+    (
+        _ordered(df, spec)
+        .write.format("delta")
+        .mode("overwrite")
+        .option("replaceWhere", predicate)
+        .save(config.table_path(spec.name))
+    )

@@ -399,6 +399,19 @@ INGEST_AFFECTED_DATES = TableSpec(
     description="which event dates each landing day's data touched",
 )
 
+INGESTED_EVENTS = TableSpec(
+    "ingested_events",
+    T.StructType(
+        [
+            _c("date_key", INT, NOT_NULL, "date of the event's server_ts"),
+            _c("event_hash", BIGINT, NOT_NULL, "xxhash64 of event_id"),
+            _c("landing_date", DATE, NOT_NULL, "the landing day that first brought it"),
+        ]
+    ),
+    partition_by=(DATE_PARTITION,),
+    description="every accepted event once: duplicates across landing days are dropped against it",
+)
+
 ALL_TABLES: tuple[TableSpec, ...] = (
     FACT_MESSAGE_EVENTS,
     FACT_MESSAGE_DERIVED_TOPICS,
@@ -419,5 +432,6 @@ ALL_TABLES: tuple[TableSpec, ...] = (
     PENDING_MESSAGE_STATUS,
     MEMBERSHIP_EVENTS,
     INGEST_AFFECTED_DATES,
+    INGESTED_EVENTS,
 )
 TABLES_BY_NAME = {spec.name: spec for spec in ALL_TABLES}
