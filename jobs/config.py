@@ -49,6 +49,7 @@ class TopicsConfig:
     sample_rate: float = 0.25
     sample_rate_by_type: dict[str, float] = field(default_factory=dict)
     method: str = "keywords"
+    keywords_file: str = "conf/topics/keywords.yaml"
 
     def rate_for(self, conversation_type: str | None) -> float:
         if conversation_type is None:
@@ -111,7 +112,7 @@ def _topics(raw: Any) -> TopicsConfig:
     if raw is None:
         return TopicsConfig()
     _expect(raw, dict, "topics", "a mapping")
-    unknown = set(raw) - {"sample_rate", "sample_rate_by_type", "method"}
+    unknown = set(raw) - {"sample_rate", "sample_rate_by_type", "method", "keywords_file"}
     if unknown:
         raise ConfigError(f"config key 'topics.{sorted(unknown)[0]}' is not known")
     by_type_raw = raw.get("sample_rate_by_type") or {}
@@ -125,7 +126,10 @@ def _topics(raw: Any) -> TopicsConfig:
     method = raw.get("method", "keywords")
     if method not in TOPIC_METHODS:
         raise ConfigError(f"config key 'topics.method' must be one of {TOPIC_METHODS}, got {method!r}")
+    keywords_file = raw.get("keywords_file", TopicsConfig.keywords_file)
+    _expect(keywords_file, str, "topics.keywords_file", "a path")
     return TopicsConfig(
+        keywords_file=_absolute(keywords_file),
         sample_rate=_rate(raw.get("sample_rate", 0.25), "topics.sample_rate"),
         sample_rate_by_type=by_type,
         method=method,
@@ -166,6 +170,14 @@ def _spark(raw: Any) -> SparkConfig:
     )
 
 
+def _absolute(path: str) -> str:
+    """Local paths relative to the working directory become absolute (Delta's SQL needs that);
+    URLs such as s3a://bucket/x stay as they are."""
+    if "://" in path or path.startswith("file:"):
+        return path
+    return str(Path(path).expanduser().resolve())
+
+
 def parse_config(raw: Any, environ: dict[str, str] | None = None) -> Config:
     """Check a parsed YAML document and build a Config; env overrides the two paths."""
     environ = dict(os.environ) if environ is None else environ
@@ -179,7 +191,7 @@ def parse_config(raw: Any, environ: dict[str, str] | None = None) -> Config:
         value = environ.get(env_name) or raw.get(key)
         if value is None:
             raise ConfigError(f"config key '{key}' is missing (or set {env_name})")
-        paths[key] = _expect(value, str, key, "a path")
+        paths[key] = _absolute(_expect(value, str, key, "a path"))
     erasure = raw.get("erasure") or {}
     _expect(erasure, dict, "erasure", "a mapping")
     hash_key = environ.get("CHATLAKE_ERASURE_HASH_KEY") or erasure.get("hash_key")

@@ -54,7 +54,7 @@ def run_day(
     taxonomy: topic_scoring.Taxonomy | None = None,
 ) -> dict[str, int]:
     """Assign topics to dt=`day`'s sampled messages; returns the counts it logged."""
-    taxonomy = taxonomy or topic_scoring.load_taxonomy()
+    taxonomy = taxonomy or topic_scoring.load_taxonomy(config.topics.keywords_file)
     with step("topics.assign") as report:
         candidates = _candidates(spark, config, day).transform(
             sampling.with_sample(_rates(config), config.topics.sample_rate)

@@ -1,0 +1,43 @@
+"""`demo`: a week of synthetic data through the nightly run, then the design's three reports.
+
+It writes to the configured landing path and warehouse (data/ by default), so what it leaves
+behind can be explored afterwards in notebooks/ or with `report`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from pyspark.sql import SparkSession
+
+from jobs import generate, nightly, report
+from jobs.config import Config
+from jobs.progress import LOGGER
+
+DESIGN_REPORTS = ("daily_active_messengers", "top_topics", "delivery_performance")
+
+
+def run(spark: SparkSession, config: Config, args: Any) -> None:
+    last_day = nightly.yesterday_utc()
+    first_day = last_day - dt.timedelta(days=args.days - 1)
+    LOGGER.info("demo: %d days of %s messages from %s to %s", args.days, f"{args.messages_per_day:,}",
+                first_day, last_day)
+    generate.generate(spark, config.landing_path, first_day, args.days, args.messages_per_day, args.seed)
+    day = first_day
+    while day <= last_day:
+        nightly.run_night(spark, config, day)
+        day += dt.timedelta(days=1)
+    frames = report.reports(spark, config, last_day, days=args.days)
+    titles = {
+        "daily_active_messengers": f"Daily active messengers, {first_day} .. {last_day}",
+        "top_topics": f"Top conversation topics, {first_day} .. {last_day}",
+        "delivery_performance": f"Delivery performance by device and network, {last_day}",
+    }
+    for name in DESIGN_REPORTS:
+        frame = frames[name]
+        if name == "delivery_performance":
+            last_only = report.reports(spark, config, last_day, days=1)
+            frame = last_only[name]
+        print(f"\n== {titles[name]}")
+        frame.show(n=report.MAX_PRINTED_ROWS, truncate=False)

@@ -1,0 +1,75 @@
+"""`retention --as-of D`: drop what is older than D minus each entry's `retention_days`.
+
+Fact partitions go with a partition-aligned DELETE (Delta drops whole files, no rewrite);
+landing folders are removed whole; quarantine rows by their landing date. Dimensions are
+kept, so no remaining fact points at a missing dimension row. An entry of 0 or absent keeps
+everything.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from pyspark.sql import SparkSession
+
+from jobs import filesystem, storage
+from jobs.config import Config
+from jobs.progress import step
+
+LANDING_PREFIX = "dt="
+# Ledgers that follow a fact table's retention: they describe the same events.
+FOLLOWERS = {
+    "fact_message_events": ("message_status_events", "ingested_events"),
+}
+
+
+def cutoff(as_of: dt.date, days: int) -> dt.date:
+    """The first date that is kept."""
+    return as_of - dt.timedelta(days=days)
+
+
+def run(spark: SparkSession, config: Config, args: Any) -> None:
+    run_as_of(spark, config, args.as_of)
+
+
+def run_as_of(spark: SparkSession, config: Config, as_of: dt.date) -> dict[str, int]:
+    removed: dict[str, int] = {}
+    with step("retention") as report:
+        for entry, days in sorted(config.retention_days.items()):
+            if days <= 0:
+                continue
+            keep_from = cutoff(as_of, days)
+            if entry == "landing":
+                removed[entry] = _drop_landing_days(spark, config, keep_from)
+            elif entry == "quarantine":
+                removed[entry] = _delete(spark, config, "quarantine", f"landing_date < DATE'{keep_from.isoformat()}'")
+            else:
+                key = int(keep_from.strftime("%Y%m%d"))
+                for table in (entry, *FOLLOWERS.get(entry, ())):
+                    removed[table] = _delete(spark, config, table, f"date_key < {key}")
+        report.details = {k: v for k, v in removed.items() if v}
+    return removed
+
+
+def _delete(spark: SparkSession, config: Config, name: str, predicate: str) -> int:
+    table = storage.delta_table(spark, config, name)
+    doomed = table.toDF().where(predicate).count()
+    if doomed:
+        table.delete(predicate)
+    return doomed
+
+
+def _drop_landing_days(spark: SparkSession, config: Config, keep_from: dt.date) -> int:
+    dropped = 0
+    for folder in filesystem.list_dirs(spark, config.landing_path):
+        if not folder.startswith(LANDING_PREFIX):
+            continue
+        try:
+            day = dt.date.fromisoformat(folder[len(LANDING_PREFIX):])
+        except ValueError:
+            continue  # not ours to judge: leave folders we do not recognise alone
+        if day < keep_from:
+            filesystem.delete(spark, f"{config.landing_path.rstrip('/')}/{folder}")
+            dropped += 1
+    return dropped
