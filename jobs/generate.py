@@ -29,6 +29,7 @@ from jobs.transforms.synthetic import (
     message_events,
     messages,
     user_events,
+    with_lines,
 )
 
 TEMP_FOLDER = "_generate_tmp"
@@ -107,7 +108,7 @@ def _lines(spark: SparkSession, world: World) -> DataFrame:
             .transform(message_events(world))
         )
     )
-    return events.transform(land(world)).transform(corrupt(world))
+    return events.transform(with_lines(world)).transform(land(world)).transform(corrupt(world))
 
 
 def _metrics() -> list[Any]:
@@ -131,10 +132,11 @@ def _raw_fs(spark: SparkSession, path: str) -> tuple[Any, Any]:
     """The Hadoop FileSystem of `path` without client-side .crc files on a local disk."""
     jvm = spark.sparkContext._jvm
     assert jvm is not None
+    hadoop_conf = spark.sparkContext._jsc.hadoopConfiguration()
     hadoop_path = jvm.org.apache.hadoop.fs.Path(path)
-    fs = hadoop_path.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration())
-    if fs.getClass().getName() == "org.apache.hadoop.fs.LocalFileSystem":
-        fs = fs.getRawFileSystem()
+    fs = hadoop_path.getFileSystem(hadoop_conf)
+    if str(fs.getScheme()) == "file":
+        fs = jvm.org.apache.hadoop.fs.FileSystem.getLocal(hadoop_conf).getRaw()
     return fs, hadoop_path
 
 

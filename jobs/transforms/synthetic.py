@@ -33,7 +33,7 @@ SEQ_DAY_STRIDE = 1_000_000
 MAX_DAYS = 2_000
 # Messages come in bursts of up to BURST_BLOCK consecutive rows in one conversation.
 BURST_BLOCK = 8
-BURST_PATTERNS = 256
+BURST_PATTERNS = 64
 BURST_BREAK_PROBABILITY = 0.35
 MAX_RECIPIENT_STATUSES = 3
 TALKERS_IN_GROUP = 5
@@ -71,6 +71,7 @@ CHANNEL_NAMES = ("Announcements", "Neighbourhood news", "Deals & offers", "Relea
 GARBAGE_LINES = ("<!DOCTYPE html><title>504 Gateway Timeout</title>",
                  "collector restarted, buffer flushed", "{{{", "#ERR upstream closed",
                  "ZXZlbnQ6IG1lc3NhZ2Vfc2VudA==", "event_id=?;user=?")
+CONVERSATION_TYPES_FIRST = ("group", "direct", "channel")
 UNKNOWN_EVENT_TYPES = ("typing_started", "reaction_added", "call_started", "message_edited")
 
 
@@ -302,8 +303,11 @@ class World:
             frame
             .withColumn("c_birth", self.conversation_birth_day(c))
             .withColumn("c_pool", self.users_before(F.col("c_birth")).cast("long"))
-            .withColumn("c_type", weighted_pick(self.uniform("conversation_type", c),
-                                                [("direct", 62), ("group", 31), ("channel", 7)]))
+            # the three most active conversations are one of each type, even in a tiny world
+            .withColumn("c_type", F.when(c < len(CONVERSATION_TYPES_FIRST), F.element_at(
+                text.literal_array(CONVERSATION_TYPES_FIRST), (c + 1).cast("int")))
+                .otherwise(weighted_pick(self.uniform("conversation_type", c),
+                                         [("direct", 62), ("group", 31), ("channel", 7)])))
             .withColumn("c_size", F.least(wanted, F.col("c_pool")).cast("long"))
             .withColumn("c_creator", F.floor(F.col("c_pool")
                                              * F.pow(self.uniform("creator", c), 2.5)).cast("long"))
@@ -323,7 +327,7 @@ class World:
                 .otherwise(F.pmod(F.col("c_creator") + offset, pool)).cast("long"))
 
 
-WEIGHT_RESOLUTION = 1024
+WEIGHT_RESOLUTION = 200
 
 
 def weighted_index(uniform: Column, weights: Sequence[int]) -> Column:
@@ -372,32 +376,49 @@ def _ts_text(server_ms: Column) -> Column:
     return F.date_format(F.timestamp_millis(server_ms), "yyyy-MM-dd'T'HH:mm:ss.SSS'Z'")
 
 
-def _common(world: World) -> list[Column]:
-    """The common fields, from columns event_type, event_id, server_ms, user, device,
-    client_ts of the frame (see `World.with_actor`)."""
-    return [
-        F.lit(1).alias("schema_version"),
-        F.col("event_id"),
-        F.col("event_type"),
-        _ts_text(F.col("server_ms")).alias("server_ts"),
-        F.col("client_ts"),
-        world.user_id(F.col("user")).alias("user_id"),
-        F.col("device"),
-    ]
-
-
-def _finish(frame: DataFrame, line: Column, is_retry: Column | None = None) -> DataFrame:
-    """The JSON line plus the steering columns of EVENT_COLUMNS."""
+def _finish(frame: DataFrame, payload: Column, actor_key: Sequence[Column],
+            device_absent: Column, is_retry: Column | None = None) -> DataFrame:
+    """A family's events in one shape: the event-type-specific fields as a JSON object
+    (`payload`) plus what `with_lines` needs to add the common fields once for all families."""
     return frame.select(
         F.col("day").cast("int").alias("day"),
         F.col("server_ms").cast("long").alias("server_ms"),
         F.col("event_type"),
         F.col("event_id"),
-        F.col("client_ts").isNotNull().alias("has_client_ts"),
-        F.col("device").isNotNull().alias("has_device"),
+        F.col("user").cast("long").alias("user"),
+        F.xxhash64(*actor_key).alias("actor_key"),
+        device_absent.alias("device_absent"),
         (is_retry if is_retry is not None else F.lit(False)).alias("is_retry"),
-        line.alias("line"),
+        payload.alias("payload"),
     )
+
+
+def with_lines(world: World) -> Callable[[DataFrame], DataFrame]:
+    """The finished JSON line: the common fields (device and client clock included) followed
+    by the payload's fields."""
+
+    def build(events: DataFrame) -> DataFrame:
+        frame = world.with_actor(events, [F.col("actor_key")], F.col("device_absent"))
+        common = F.to_json(F.struct(
+            F.lit(1).alias("schema_version"),
+            F.col("event_id"),
+            F.col("event_type"),
+            _ts_text(F.col("server_ms")).alias("server_ts"),
+            F.col("client_ts"),
+            world.user_id(F.col("user")).alias("user_id"),
+            F.col("device"),
+        ), JSON_OPTIONS)
+        line = F.concat(F.regexp_replace(common, r"\}$", ","),
+                        F.regexp_replace(F.col("payload"), r"^\{", ""))
+        return frame.select(
+            "day", "server_ms", "event_type", "event_id",
+            F.col("client_ts").isNotNull().alias("has_client_ts"),
+            F.col("device").isNotNull().alias("has_device"),
+            "is_retry",
+            line.alias("line"),
+        )
+
+    return build
 
 
 def _json(*fields: Column) -> Column:
@@ -437,9 +458,8 @@ def user_events(world: World) -> Callable[[DataFrame], DataFrame]:
         )
         # Updates made by the backend (e.g. a suspension) come without a device.
         server_side = F.col("is_update") & (world.uniform("server_update", F.col("id")) < 0.3)
-        frame = world.with_actor(frame, key, server_side)
-        return _finish(frame, _json(*_common(world),
-                                    *world.user_fields("user", F.col("user"), F.col("id"))))
+        return _finish(frame, _json(*world.user_fields("user", F.col("user"), F.col("id"))),
+                       key, server_side)
 
     return build
 
@@ -469,7 +489,6 @@ def conversation_events(world: World) -> Callable[[DataFrame], DataFrame]:
                         .otherwise("participant_joined"))
             .withColumn("event_id", world.hex_id("ev-", 16, "event", *key))
         )
-        frame = world.with_actor(frame, key, F.lit(False))
         kind = F.col("c_type")
         name = (F.when(kind == "group", F.when(world.uniform("unnamed", c) < 0.1, F.lit(None))
                        .otherwise(text.pick(GROUP_NAMES, world.uniform("name", c))))
@@ -486,7 +505,6 @@ def conversation_events(world: World) -> Callable[[DataFrame], DataFrame]:
         metadata = F.when(u_meta < 0.6, F.lit(None)).otherwise(F.create_map(
             F.lit("source"), text.pick(("invite_link", "contacts", "qr_code"), u_meta)))
         created = _json(
-            *_common(world),
             world.conversation_id(c).alias("conversation_id"),
             kind.alias("conversation_type"),
             name.alias("conversation_name"),
@@ -495,9 +513,8 @@ def conversation_events(world: World) -> Callable[[DataFrame], DataFrame]:
             metadata.alias("metadata"),
         )
         role = F.when((F.col("k") == 1) & (kind != "direct"), "admin").otherwise("member")
-        joined = _json(*_common(world), world.conversation_id(c).alias("conversation_id"),
-                       role.alias("role"))
-        return _finish(frame, F.when(is_created, created).otherwise(joined))
+        joined = _json(world.conversation_id(c).alias("conversation_id"), role.alias("role"))
+        return _finish(frame, F.when(is_created, created).otherwise(joined), key, F.lit(False))
 
     return build
 
@@ -536,11 +553,11 @@ def churn_events(world: World) -> Callable[[DataFrame], DataFrame]:
             .withColumn("event_id", world.hex_id("ev-", 16, "event", *key))
         )
         # Removals by an admin are logged by the backend, without the member's device.
-        frame = world.with_actor(frame, key, world.uniform("removed_by_admin", *key) < 0.1)
         conversation_id = world.conversation_id(F.col("conversation")).alias("conversation_id")
-        left = _json(*_common(world), conversation_id)
-        joined = _json(*_common(world), conversation_id, F.lit("member").alias("role"))
-        return _finish(frame, F.when(F.col("step") == 0, left).otherwise(joined))
+        left = _json(conversation_id)
+        joined = _json(conversation_id, F.lit("member").alias("role"))
+        return _finish(frame, F.when(F.col("step") == 0, left).otherwise(joined), key,
+                       world.uniform("removed_by_admin", *key) < 0.1)
 
     return build
 
@@ -699,7 +716,6 @@ def message_events(world: World) -> Callable[[DataFrame], DataFrame]:
         # System messages come from the backend; some clients send no device block.
         no_device = ((F.col("message_type") == "system")
                      | (world.uniform("no_device", *actor_key) < 0.02))
-        frame = world.with_actor(frame, actor_key, no_device)
         media = (F.when(F.col("message_type") == "image",
                         1 + F.floor(F.pow(world.uniform("media", no), 3) * 4))
                  .when(F.col("message_type").isin("video", "audio", "sticker"), 1)
@@ -723,7 +739,6 @@ def message_events(world: World) -> Callable[[DataFrame], DataFrame]:
         ids = [message_id(world, no).alias("message_id"),
                world.conversation_id(F.col("conversation")).alias("conversation_id")]
         sent = _json(
-            *_common(world),
             *ids,
             F.col("message_type"),
             F.col("text"),
@@ -735,8 +750,9 @@ def message_events(world: World) -> Callable[[DataFrame], DataFrame]:
         )
         status = (F.when(slot == 2, F.when(u_sender_status < 0.5, "sent").otherwise("failed"))
                   .when(F.pmod(slot, F.lit(2)) == 1, "delivered").otherwise("read"))
-        status_line = _json(*_common(world), *ids, status.alias("status"))
-        return _finish(frame, F.when(is_sent, sent).otherwise(status_line), is_retry=slot == 1)
+        status_line = _json(*ids, status.alias("status"))
+        return _finish(frame, F.when(is_sent, sent).otherwise(status_line), actor_key, no_device,
+                       is_retry=slot == 1)
 
     return build
 

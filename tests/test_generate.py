@@ -1,0 +1,285 @@
+"""The synthetic generator against an independent, pure-Python reading of raw-events.md."""
+
+from __future__ import annotations
+
+import datetime as dt
+import gzip
+import json
+from collections import Counter, defaultdict
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pyspark.sql import SparkSession
+
+from jobs.config import Config
+from jobs.generate import generate
+from tests.conftest import make_config
+
+START = dt.date(2026, 11, 1)
+DAYS = 2
+MESSAGES_PER_DAY = 150
+SEED = 11
+# Higher than the default 1% so that a tiny run holds every kind of bad record.
+BAD_RATE = 0.05
+
+# --- the contract, written out again on purpose (not imported from the code under test) ---
+EVENT_TYPES = {"message_sent", "message_status", "conversation_created", "participant_joined",
+               "participant_left", "user_registered", "user_updated"}
+DEVICE_ENUMS = {
+    "device_type": {"phone", "tablet", "desktop", "web"},
+    "platform": {"ios", "android", "web", "windows", "macos", "linux"},
+    "network_type": {"wifi", "cellular_5g", "cellular_4g", "cellular_3g", "ethernet", "unknown"},
+}
+STR, INT, BOOL, OBJ = "string", "int", "bool", "object"
+# field -> (type, required, allowed values or minimum)
+TYPE_FIELDS: dict[str, dict[str, tuple[str, bool, Any]]] = {
+    "message_sent": {
+        "message_id": (STR, True, None), "conversation_id": (STR, True, None),
+        "message_type": (STR, True, {"text", "image", "video", "audio", "file", "sticker",
+                                     "location", "system", "ephemeral_text"}),
+        "text": (STR, False, None), "media_count": (INT, True, 0), "size_bytes": (INT, True, 0),
+        "seq": (INT, True, 1), "reply_to_message_id": (STR, False, None),
+        "metadata": (OBJ, False, None),
+    },
+    "message_status": {
+        "message_id": (STR, True, None), "conversation_id": (STR, True, None),
+        "status": (STR, True, {"sent", "delivered", "read", "failed"}),
+    },
+    "conversation_created": {
+        "conversation_id": (STR, True, None),
+        "conversation_type": (STR, True, {"direct", "group", "channel"}),
+        "conversation_name": (STR, False, None), "is_encrypted": (BOOL, True, None),
+        "privacy_level": (STR, True, {"private", "members", "public"}),
+        "metadata": (OBJ, False, None),
+    },
+    "participant_joined": {"conversation_id": (STR, True, None),
+                           "role": (STR, True, {"owner", "admin", "member"})},
+    "participant_left": {"conversation_id": (STR, True, None)},
+    "user_registered": {
+        "account_type": (STR, True, {"free", "premium", "business"}),
+        "messaging_status": (STR, True, {"active", "away", "suspended"}),
+        "is_test_account": (BOOL, True, None), "preferences": (OBJ, False, None),
+    },
+}
+TYPE_FIELDS["user_updated"] = TYPE_FIELDS["user_registered"]
+
+# The generator's kinds of bad record -> the reason this validator finds.
+REASON_OF_KIND = {
+    "not_json": "not_json", "truncated_json": "not_json", "missing_field": "missing_field",
+    "wrong_type": "wrong_type", "bad_value": "bad_value", "bad_timestamp": "bad_timestamp",
+    "unknown_event_type": "unknown_event_type", "schema_version_2": "schema_version",
+    "negative_count": "below_minimum",
+}
+
+
+class Bad(Exception):
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def _has_type(value: Any, kind: str) -> bool:
+    if kind == INT:
+        return type(value) is int  # not bool, not float
+    if kind == BOOL:
+        return type(value) is bool
+    if kind == OBJ:
+        return isinstance(value, dict)
+    return isinstance(value, str)
+
+
+def _instant(text: str) -> dt.datetime:
+    try:
+        moment = dt.datetime.fromisoformat(text)
+    except ValueError:
+        raise Bad("bad_timestamp") from None
+    if moment.tzinfo is None:
+        raise Bad("bad_timestamp")
+    return moment
+
+
+def _field(record: dict[str, Any], name: str, kind: str, required: bool, rule: Any) -> None:
+    value = record.get(name)
+    if value is None:
+        if required:
+            raise Bad("missing_field")
+        return
+    if not _has_type(value, kind):
+        raise Bad("wrong_type")
+    if isinstance(rule, set) and value not in rule:
+        raise Bad("bad_value")
+    if isinstance(rule, int) and value < rule:
+        raise Bad("below_minimum")
+
+
+def validate(line: str) -> dict[str, Any]:
+    """The parsed event of a good line; raises Bad(reason) otherwise."""
+    try:
+        record = json.loads(line)
+    except ValueError:
+        raise Bad("not_json") from None
+    if not isinstance(record, dict):
+        raise Bad("not_json")
+    _field(record, "schema_version", INT, True, None)
+    if record["schema_version"] != 1:
+        raise Bad("schema_version")
+    for name in ("event_id", "event_type", "server_ts", "user_id"):
+        _field(record, name, STR, True, None)
+    _field(record, "client_ts", STR, False, None)
+    _field(record, "device", OBJ, False, None)
+    if record["event_type"] not in EVENT_TYPES:
+        raise Bad("unknown_event_type")
+    _instant(record["server_ts"])
+    if record.get("client_ts") is not None:
+        _instant(record["client_ts"])
+    if record.get("device") is not None:
+        for name in ("device_id", "device_type", "platform", "app_version", "os_version",
+                     "network_type"):
+            _field(record["device"], name, STR, True, DEVICE_ENUMS.get(name))
+    for name, (kind, required, rule) in TYPE_FIELDS[record["event_type"]].items():
+        _field(record, name, kind, required, rule)
+    return record
+
+
+# --- reading the landing zone --------------------------------------------------------------
+
+
+def landing_files(landing: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(landing)): p.read_bytes() for p in sorted(landing.rglob("*"))
+            if p.is_file()}
+
+
+def landing_lines(landing: Path) -> list[tuple[dt.date, str]]:
+    lines = []
+    for path in sorted(landing.glob("dt=*/*")):
+        day = dt.date.fromisoformat(path.parent.name.removeprefix("dt="))
+        data = gzip.decompress(path.read_bytes()) if path.name.endswith(".gz") else path.read_bytes()
+        lines.extend((day, line) for line in data.decode("utf-8").split("\n") if line.strip())
+    return lines
+
+
+@pytest.fixture(scope="module")
+def generated(spark: SparkSession, tmp_path_factory: pytest.TempPathFactory
+              ) -> tuple[Config, dict[str, int]]:
+    config = make_config(tmp_path_factory.mktemp("generated"))
+    counts = generate(spark, config.landing_path, START, DAYS, MESSAGES_PER_DAY, SEED,
+                      bad_rate=BAD_RATE)
+    return config, counts
+
+
+def test_landing_layout_has_only_stable_json_and_gzip_files(generated):
+    config, _ = generated
+    names = sorted(landing_files(Path(config.landing_path)))
+    assert names == [f"dt={START + dt.timedelta(days=d)}/{name}" for d in range(DAYS)
+                     for name in ("events-0.json", "events-1.json.gz", "events-2.json")]
+    for path in Path(config.landing_path).glob("dt=*/*.gz"):
+        assert gzip.decompress(path.read_bytes())  # a real gzip stream
+
+
+def test_every_line_is_valid_or_a_planned_bad_record(generated):
+    config, counts = generated
+    lines = landing_lines(Path(config.landing_path))
+    reasons: Counter[str] = Counter()
+    good = []
+    for day, line in lines:
+        try:
+            good.append((day, validate(line)))
+        except Bad as bad:
+            reasons[bad.reason] += 1
+    assert len(lines) == counts["lines"]
+    assert sum(reasons.values()) == counts["bad_lines"]
+    expected: Counter[str] = Counter()
+    for kind, reason in REASON_OF_KIND.items():
+        assert counts[f"bad_{kind}"] > 0, f"no bad record of kind {kind}"
+        expected[reason] += counts[f"bad_{kind}"]
+    assert reasons == expected
+    assert {record["event_type"] for _, record in good} == EVENT_TYPES
+    for day, record in good:
+        # a line lands on or after the date of its event, at most 3 days later
+        lag = (day - _instant(record["server_ts"]).date()).days
+        assert 0 <= lag <= 3, record["event_id"]
+
+
+def test_messiness_is_present(generated):
+    config, counts = generated
+    good = []
+    for day, line in landing_lines(Path(config.landing_path)):
+        try:
+            good.append((day, line, validate(line)))
+        except Bad:
+            pass
+    by_event: defaultdict[str, list[tuple[dt.date, str]]] = defaultdict(list)
+    for day, line, record in good:
+        by_event[record["event_id"]].append((day, line))
+    duplicates = [copies for copies in by_event.values() if len(copies) > 1]
+    assert duplicates and counts["duplicate_lines"] >= len(duplicates)
+    assert all(len({line for _, line in copies}) == 1 for copies in duplicates)
+    assert any(len({day for day, _ in copies}) > 1 for copies in duplicates)
+
+    late = [r for day, _, r in good if _instant(r["server_ts"]).date() < day]
+    assert late and counts["late_lines"] > 0
+    assert {r["event_type"] for r in late} >= {"message_status"}
+
+    sent: defaultdict[str, set[str]] = defaultdict(set)
+    sent_day: dict[str, dt.date] = {}
+    for day, _, r in good:
+        if r["event_type"] == "message_sent":
+            sent[r["message_id"]].add(r["event_id"])
+            sent_day[r["message_id"]] = min(day, sent_day.get(r["message_id"], day))
+    assert any(len(ids) > 1 for ids in sent.values()), "no client retry"
+    assert counts["message_retries"] > 0
+
+    records = [r for _, _, r in good]
+    texts = [r["text"] for r in records if r["event_type"] == "message_sent" and r["text"]]
+    assert any(any(ord(ch) > 0x2FFF for ch in t) for t in texts), "no CJK or emoji text"
+    assert any(any(0x7F < ord(ch) < 0x2000 for ch in t) for t in texts), "no accented text"
+    assert any(r.get("reply_to_message_id") for r in records)
+    assert any(r.get("client_ts") is None for r in records)
+    offsets = {r["client_ts"][-6:] for r in records if r.get("client_ts")}
+    assert {"+05:30", "-03:30"} & offsets
+    assert {r["conversation_type"] for r in records
+            if r["event_type"] == "conversation_created"} == {"direct", "group", "channel"}
+    versions: defaultdict[str, set[str]] = defaultdict(set)
+    for r in records:
+        if r.get("device"):
+            versions[r["device"]["device_id"]].add(r["device"]["network_type"])
+    assert any(len(v) > 1 for v in versions.values()), "no device changed its network"
+    statuses = [r for _, _, r in good if r["event_type"] == "message_status"]
+    senders = {r["message_id"]: r["user_id"] for r in records if r["event_type"] == "message_sent"}
+    for status in statuses:
+        sender = senders.get(status["message_id"])
+        if sender is not None:
+            # sent/failed come from the sender, delivered/read from someone else
+            assert (status["user_id"] == sender) == (status["status"] in {"sent", "failed"})
+    seqs: defaultdict[str, list[tuple[str, int]]] = defaultdict(list)
+    for r in records:
+        if r["event_type"] == "message_sent":
+            seqs[r["conversation_id"]].append((r["server_ts"], r["seq"]))
+    first_by_message = {}
+    for r in sorted(records, key=lambda r: r["server_ts"]):
+        if r["event_type"] == "message_sent":
+            first_by_message.setdefault(r["message_id"], r)
+    by_conversation: defaultdict[str, list[dict[str, Any]]] = defaultdict(list)
+    for r in first_by_message.values():
+        by_conversation[r["conversation_id"]].append(r)
+    for messages in by_conversation.values():
+        ordered = [m["seq"] for m in sorted(messages, key=lambda m: _instant(m["server_ts"]))]
+        assert ordered == sorted(set(ordered)), "seq not strictly increasing with server_ts"
+
+
+def test_same_seed_gives_identical_bytes_and_another_seed_differs(spark, config, generated):
+    first_config, _ = generated
+    first = landing_files(Path(first_config.landing_path))
+    # Regenerating into a landing zone that already holds these days replaces them.
+    stale = Path(config.landing_path) / f"dt={START}" / "stale.json"
+    stale.parent.mkdir(parents=True)
+    stale.write_text('{"left": "over"}\n', encoding="utf-8")
+    generate(spark, config.landing_path, START, DAYS, MESSAGES_PER_DAY, SEED, bad_rate=BAD_RATE)
+    assert landing_files(Path(config.landing_path)) == first
+    other = make_config(Path(config.landing_path).parent / "other")
+    generate(spark, other.landing_path, START, DAYS, MESSAGES_PER_DAY, SEED + 1,
+             bad_rate=BAD_RATE)
+    other_files = landing_files(Path(other.landing_path))
+    assert other_files.keys() == first.keys()
+    assert all(other_files[name] != first[name] for name in first)
