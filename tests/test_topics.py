@@ -7,15 +7,19 @@ import datetime as dt
 import importlib.util
 import json
 import sys
+from pathlib import Path
 from types import ModuleType
 
 import pytest
+import yaml
 from chispa import assert_df_equality
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from jobs.transforms import text, topic_scoring
-from tests.conftest import REPO
+from jobs import ingest, storage, topics, warehouse
+from jobs.config import Config
+from jobs.transforms import keys, text, topic_scoring
+from tests.conftest import REPO, make_config
 
 DAY = dt.date(2026, 11, 1)
 DATE_KEY = 20261101
@@ -54,15 +58,13 @@ def test_normalization_folds_case_accents_punctuation_emoji_and_plurals(
     texts = spark.createDataFrame(
         [
             (1, "Feliz CUMPLEAÑOS, mi amor!! 🎂🎉"),
-            (2, "Booked the hotels; Mom’s flights are cheaper"),
+            (2, "Booked the hotels; Mom\u2019s flights are cheaper"),
             (3, "🎉🎉"),
             (4, None),
         ],
         "id int, t string",
     )
-    result = texts.select(
-        "id", text.normalize(F.col("t")).alias("n"), text.tokens(F.col("t")).alias("w")
-    )
+    result = texts.select("id", text.normalize(F.col("t")).alias("n"), text.tokens(F.col("t")).alias("w"))
     expected = spark.createDataFrame(
         [
             (1, "feliz cumpleanos mi amor", ["feliz", "cumpleano", "mi", "amor"]),
@@ -82,9 +84,7 @@ def test_normalization_folds_case_accents_punctuation_emoji_and_plurals(
 def test_terms_are_words_and_two_and_three_word_phrases(spark: SparkSession) -> None:
     row = spark.range(1).select(text.terms(F.lit("League of Legends!")).alias("terms")).first()
     assert row is not None
-    assert sorted(row["terms"]) == sorted(
-        ["leagu", "of", "legend", "leagu of", "of legend", "leagu of legend"]
-    )
+    assert sorted(row["terms"]) == sorted(["leagu", "of", "legend", "leagu of", "of legend", "leagu of legend"])
 
 
 def test_plural_and_inflected_forms_meet_their_keyword(spark: SparkSession) -> None:
@@ -109,7 +109,7 @@ def test_taxonomy_covers_every_topic_and_versions_its_content(taxonomy) -> None:
     from schemas.topics import TOPIC_NAMES
 
     assert {topic for topic, _, _ in taxonomy.terms} == set(TOPIC_NAMES)
-    raw = __import__("yaml").safe_load(topic_scoring.DEFAULT_KEYWORDS_PATH.read_text())
+    raw = yaml.safe_load(topic_scoring.DEFAULT_KEYWORDS_PATH.read_text())
     assert topic_scoring.parse_taxonomy(raw).version == taxonomy.version
     raw["topics"]["music"]["strong"].append("theremin")
     changed = topic_scoring.parse_taxonomy(raw)
@@ -156,9 +156,7 @@ def test_scoring_shuffles_once_and_only_after_the_keyword_join(spark, taxonomy) 
     assert physical.count("Exchange hashpartitioning(message_event_id") == 1, physical
     assert physical.count("Exchange hashpartitioning") == 1, physical
     # the shuffle sits above the broadcast join: only matched taxonomy terms cross it
-    assert physical.index("Exchange hashpartitioning") < physical.index("BroadcastHashJoin"), (
-        physical
-    )
+    assert physical.index("Exchange hashpartitioning") < physical.index("BroadcastHashJoin"), physical
 
 
 def test_quality_on_held_out_split_meets_targets(spark: SparkSession, taxonomy) -> None:
@@ -169,3 +167,158 @@ def test_quality_on_held_out_split_meets_targets(spark: SparkSession, taxonomy) 
     measured = bench.quality(rows, bench.confidences(spark, taxonomy, rows))
     assert measured.top1_accuracy >= 0.85
     assert measured.small_talk_false_positive_rate <= 0.05
+
+
+# --- the job ---------------------------------------------------------------------------------------
+
+PLANTED = "zqxplantedtoken"
+DEVICE = {
+    "device_id": "dev-0000000001",
+    "device_type": "phone",
+    "platform": "ios",
+    "app_version": "5.9.3",
+    "os_version": "17.5",
+    "network_type": "wifi",
+}
+# (message_id, event_id, conversation_id, user_id, second, text, message_type)
+MESSAGES = [
+    ("m_a1", "ev-a1", "c_direct", "u_1", 10, f"{PLANTED} booked the flight and hotel for our trip", "text"),
+    ("m_a2", "ev-a2", "c_direct", "u_2", 20, f"{PLANTED} happy birthday!! 🎂", "text"),
+    ("m_a3", "ev-a3", "c_direct", "u_1", 30, f"{PLANTED} ok", "text"),
+    ("m_g1", "ev-g1", "c_group", "u_1", 40, f"{PLANTED} rent is due, venmo me", "text"),
+    ("m_g2", "ev-g2", "c_group", "u_2", 50, None, "image"),
+    # a retry of m_g1 logged later: not the winning event, so it must not count again
+    ("m_g1", "ev-g1-retry", "c_group", "u_1", 55, f"{PLANTED} rent is due, venmo me", "text"),
+]
+
+
+def _event(event_id: str, event_type: str, second: int, user_id: str, **fields: object) -> str:
+    ts = f"2026-11-01T10:00:{second:02d}.000Z"
+    return json.dumps(
+        {
+            "schema_version": 1,
+            "event_id": event_id,
+            "event_type": event_type,
+            "server_ts": ts,
+            "client_ts": ts,
+            "user_id": user_id,
+            "device": DEVICE,
+            **fields,
+        }
+    )
+
+
+def _write_landing(config: Config) -> None:
+    lines = []
+    for conversation_id, conversation_type in (("c_direct", "direct"), ("c_group", "group")):
+        lines.append(
+            _event(
+                f"ev-create-{conversation_id}",
+                "conversation_created",
+                1,
+                "u_1",
+                conversation_id=conversation_id,
+                conversation_type=conversation_type,
+                conversation_name=None,
+                is_encrypted=True,
+                privacy_level="private",
+                metadata=None,
+            )
+        )
+        lines.append(
+            _event(
+                f"ev-join-{conversation_id}",
+                "participant_joined",
+                2,
+                "u_2",
+                conversation_id=conversation_id,
+                role="member",
+            )
+        )
+    for message_id, event_id, conversation_id, user_id, second, body, message_type in MESSAGES:
+        lines.append(
+            _event(
+                event_id,
+                "message_sent",
+                second,
+                user_id,
+                message_id=message_id,
+                conversation_id=conversation_id,
+                message_type=message_type,
+                text=body,
+                media_count=0 if body else 1,
+                size_bytes=100,
+                seq=1,
+                reply_to_message_id=None,
+                metadata=None,
+            )
+        )
+    folder = Path(config.landing_day_path(DAY.isoformat()))
+    folder.mkdir(parents=True)
+    (folder / "events-0.json").write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def _assignments(spark: SparkSession, config: Config) -> DataFrame:
+    return storage.read(spark, config, "fact_message_derived_topics").drop("processed_timestamp")
+
+
+@pytest.fixture()
+def ingested(spark: SparkSession, tmp_path: Path) -> Config:
+    # every message sampled, so the expected rows do not depend on the hash
+    config = make_config(tmp_path, topics={"sample_rate": 1.0})
+    _write_landing(config)
+    warehouse.prepare(spark, config)
+    ingest.run_day(spark, config, DAY)
+    return config
+
+
+def test_job_assigns_topics_idempotently_and_stores_no_text(spark, ingested, taxonomy) -> None:
+    config = ingested
+    counts = topics.run_day(spark, config, DAY, taxonomy)
+    assert counts["candidates"] == 4 and counts["sampled"] == 4
+    confident = (
+        _assignments(spark, config)
+        .where(F.col("topic_confidence") >= 0.7)
+        .join(storage.read(spark, config, "dim_topics"), on="topic_key", how="inner")
+        .select("message_event_id", "topic_name", "sample_rate", "date_key", "topic_extraction_version")
+    )
+    expected = spark.createDataFrame(
+        [("m_a1", "travel"), ("m_a2", "celebrations"), ("m_g1", "money_and_payments")],
+        "message_id string, topic_name string",
+    ).select(
+        keys.surrogate_key(keys.MESSAGE, "message_id").alias("message_event_id"),
+        "topic_name",
+        F.lit(1.0).alias("sample_rate"),
+        F.lit(DATE_KEY).alias("date_key"),
+        F.lit(taxonomy.version).alias("topic_extraction_version"),
+    )
+    assert sorted(confident.collect()) == sorted(expected.collect())
+
+    first = _assignments(spark, config).localCheckpoint()
+    topics.run_day(spark, config, DAY, taxonomy)
+    assert_df_equality(first, _assignments(spark, config), ignore_row_order=True)
+
+    dim = {r["topic_name"]: r for r in storage.read(spark, config, "dim_topics").collect()}
+    # 3 of the 4 messages with text carry one confident topic each, all sampled at rate 1
+    assert dim["travel"]["topic_prevalence"] == pytest.approx(0.25)
+    assert dim["gaming"]["topic_prevalence"] == 0.0
+    assert json.loads(dim["travel"]["topic_keywords"])["version"] == taxonomy.version
+
+    leaked = [
+        str(path)
+        for path in Path(config.warehouse_path).rglob("*")
+        if path.is_file() and PLANTED.encode() in path.read_bytes()
+    ]
+    assert leaked == []
+
+    # a new keywords version adds its own rows; the old version's rows stay as they were
+    raw = yaml.safe_load(topic_scoring.DEFAULT_KEYWORDS_PATH.read_text())
+    raw["version"] = "kw-test"
+    newer = topic_scoring.parse_taxonomy(raw)
+    first_count = first.count()
+    topics.run_day(spark, config, DAY, newer)
+    versions = _assignments(spark, config).groupBy("topic_extraction_version").count().collect()
+    assert {r["topic_extraction_version"]: r["count"] for r in versions} == {
+        taxonomy.version: first_count,
+        newer.version: first_count,
+    }
