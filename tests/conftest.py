@@ -59,3 +59,36 @@ def spark() -> Iterator[SparkSession]:
 def config(tmp_path: Path) -> Config:
     """A fresh landing zone and warehouse per test."""
     return make_config(tmp_path)
+
+
+EXAMPLE_DAYS = ("2026-11-01", "2026-11-02", "2026-11-03", "2026-11-04")
+
+
+@pytest.fixture(scope="session")
+def example_run(spark: SparkSession, tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
+    """The contract's worked example through ingest, topics and aggregate, once per session.
+
+    Parquet is written uncompressed here so that the privacy scans can look for text bytes.
+    Returns the config and the per-day ingest counts.
+    """
+    import datetime as dt
+
+    from jobs import aggregate, ingest, topics, warehouse
+
+    root = tmp_path_factory.mktemp("example")
+    config = parse_config(
+        {"landing_path": str(EXAMPLES / "landing"), "warehouse_path": str(root / "warehouse"),
+         "spark": {"shuffle_partitions": 2}},
+        environ={},
+    )
+    spark.conf.set("spark.sql.parquet.compression.codec", "uncompressed")
+    try:
+        warehouse.prepare(spark, config)
+        ingest_counts = {}
+        for day in map(dt.date.fromisoformat, EXAMPLE_DAYS):
+            ingest_counts[day.isoformat()] = ingest.run_day(spark, config, day)
+            topics.run_day(spark, config, day)
+            aggregate.run_day(spark, config, day)
+    finally:
+        spark.conf.set("spark.sql.parquet.compression.codec", "snappy")
+    return {"config": config, "ingest_counts": ingest_counts}

@@ -155,7 +155,7 @@ def parse_events(
             .withColumn("_root_type", F.expr("schema_of_variant(v)"))
             .withColumn(
                 "_run_together",
-                F.col("v").isNotNull()
+                F.col("_root_type").startswith("OBJECT")
                 & (
                     stripped.rlike(RUN_TOGETHER)
                     | ~F.rtrim(stripped).endswith("}")

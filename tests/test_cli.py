@@ -1,0 +1,79 @@
+"""spark-submit.sh and the command line: help, usage errors, one-line failures, exit codes."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from jobs import cli
+
+REPO = Path(__file__).resolve().parent.parent
+SCRIPT = REPO / "spark-submit.sh"
+
+
+def run_script(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([str(SCRIPT), *args], cwd=REPO, capture_output=True, text=True, timeout=300)
+
+
+def output_lines(result: subprocess.CompletedProcess[str]) -> list[str]:
+    # spark-submit hands the Python driver's stderr to its own stdout.
+    return (result.stdout + result.stderr).splitlines()
+
+
+def test_help_lists_every_contract_command() -> None:
+    result = run_script("--help")
+    assert result.returncode == 0
+    for command in ("nightly", "ingest", "topics", "aggregate", "retention", "delete-users", "purge",
+                    "generate", "demo", "report", "backfill"):
+        assert command in result.stdout
+
+
+def test_missing_required_argument_is_one_line_usage_error() -> None:
+    result = run_script("ingest")
+    assert result.returncode == 2
+    assert (
+        "chatlake: spark-submit.sh ingest: the following arguments are required: --date (see --help)"
+    ) in output_lines(result)
+
+
+def test_unknown_command_fails() -> None:
+    result = run_script("frobnicate")
+    assert result.returncode == 2
+    assert any("invalid choice: 'frobnicate'" in line for line in output_lines(result))
+
+
+def test_bad_config_fails_before_spark_starts(tmp_path: Path) -> None:
+    config = tmp_path / "bad.yaml"
+    config.write_text("landing_path: /x\n")
+    result = run_script("ingest", "--date", "2026-11-01", "--conf", str(config))
+    assert result.returncode == 2
+    assert (
+        "chatlake: config key 'warehouse_path' is missing (or set CHATLAKE_WAREHOUSE_PATH)"
+    ) in output_lines(result)
+
+
+def test_bad_date_is_rejected() -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        cli.build_parser().parse_args(["ingest", "--date", "2026-13-01"])
+    assert exit_info.value.code == 2
+
+
+def test_commands_not_built_yet_say_so(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    config = tmp_path / "c.yaml"
+    config.write_text(f"landing_path: {tmp_path}/l\nwarehouse_path: {tmp_path}/w\n")
+    unbuilt = [c for c in cli.COMMANDS if cli._entry_point(c) is None]
+    for command in unbuilt:
+        extra = ["--user-ids", "u_1"] if command == "delete-users" else []
+        assert cli.main([command, "--conf", str(config), *extra]) == 2
+        assert capsys.readouterr().err.strip() == f"chatlake: '{command}' is not implemented yet"
+
+
+def test_spark_submit_options_pass_through() -> None:
+    # --driver-memory belongs to spark-submit: the job's own parser never sees it.
+    result = run_script("ingest", "--driver-memory", "1g")
+    assert result.returncode == 2
+    assert (
+        "chatlake: spark-submit.sh ingest: the following arguments are required: --date (see --help)"
+    ) in output_lines(result)

@@ -1,0 +1,188 @@
+"""Ingest on the contract's worked example, and its privacy, dedup and late-status rules."""
+
+from __future__ import annotations
+
+import datetime as dt
+import gzip
+import json
+from pathlib import Path
+
+from chispa import assert_df_equality
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
+
+from jobs import ingest, storage, warehouse
+from jobs.config import Config
+from tests.conftest import EXAMPLES
+
+ISO_MICROS = "yyyy-MM-dd'T'HH:mm:ss.SSSSSS'Z'"
+MESSAGE_COLUMNS = (
+    "message_id", "conversation_id", "sender_user_id", "date", "message_type", "server_ts", "client_ts",
+    "has_text", "character_count", "message_size_bytes", "media_count", "message_sequence", "is_reply",
+    "status", "first_delivered_ts", "first_read_ts", "device_id", "device_type", "platform", "app_version",
+    "os_version", "network_type",
+)
+
+
+def messages_with_natural_ids(spark: SparkSession, config: Config) -> DataFrame:
+    """fact_message_events in the shape of expected/messages.csv (strings, natural ids)."""
+    def table(name: str) -> DataFrame:
+        return storage.read(spark, config, name)
+
+    def text(column: str) -> F.Column:
+        return F.col(column).cast("string")
+
+    def python_bool(column: str) -> F.Column:
+        return F.when(F.col(column), "True").otherwise("False")
+
+    return (
+        table("fact_message_events")
+        .join(table("dim_conversations").select("conversation_key", "conversation_id"), "conversation_key", "left")
+        .join(
+            table("dim_users").select(F.col("user_key").alias("sender_user_key"), F.col("user_id").alias("sender_user_id")),
+            "sender_user_key", "left",
+        )
+        .join(table("dim_message_types").select("message_type_key", "message_type_name"), "message_type_key", "left")
+        .join(table("dim_message_status").select("message_status_key", "status_name"), "message_status_key", "left")
+        .join(table("dim_devices"), "device_key", "left")
+        .select(
+            "message_id", "conversation_id", "sender_user_id",
+            F.date_format(F.to_date(text("date_key"), "yyyyMMdd"), "yyyy-MM-dd").alias("date"),
+            F.col("message_type_name").alias("message_type"),
+            F.date_format("server_received_timestamp", ISO_MICROS).alias("server_ts"),
+            F.date_format("message_timestamp", ISO_MICROS).alias("client_ts"),
+            python_bool("has_text").alias("has_text"),
+            text("character_count").alias("character_count"),
+            text("message_size_bytes").alias("message_size_bytes"),
+            text("media_count").alias("media_count"),
+            text("message_sequence").alias("message_sequence"),
+            python_bool("is_reply").alias("is_reply"),
+            F.col("status_name").alias("status"),
+            F.date_format("first_delivered_timestamp", ISO_MICROS).alias("first_delivered_ts"),
+            F.date_format("first_read_timestamp", ISO_MICROS).alias("first_read_ts"),
+            "device_id", "device_type", "platform", "app_version", "os_version", "network_type",
+        )
+    )
+
+
+def test_example_messages_match_expected(spark: SparkSession, example_run: dict) -> None:
+    expected = (
+        spark.read.option("header", True).csv(str(EXAMPLES / "expected" / "messages.csv"))
+        .select(*MESSAGE_COLUMNS)
+    )
+    actual = messages_with_natural_ids(spark, example_run["config"])
+    assert_df_equality(actual, expected, ignore_row_order=True, ignore_nullable=True)
+
+
+def test_example_counts_match_expected(example_run: dict) -> None:
+    expected = json.loads((EXAMPLES / "expected" / "counts.json").read_text())
+    days = example_run["ingest_counts"].values()
+    assert sum(d["lines_read"] for d in days) == expected["lines_read"]
+    assert sum(d["quarantined"] for d in days) == expected["bad_records"]
+    assert sum(d["duplicates"] for d in days) == expected["duplicate_events"]
+    assert sum(d["accepted"] for d in days) == expected["distinct_valid_events"]
+    for day in days:
+        assert day["lines_read"] == day["accepted"] + day["duplicates"] + day["quarantined"]
+
+
+def test_quarantine_keeps_reason_and_source(spark: SparkSession, example_run: dict) -> None:
+    quarantine = storage.read(spark, example_run["config"], "quarantine")
+    assert quarantine.count() == 26
+    first = quarantine.where(F.col("source_file").endswith("dt=2026-11-01/events-0.json")).orderBy("line_number").first()
+    assert (first["line_number"], first["reason"]) == (322, "invalid_json")
+    assert first["record_json"] is None and first["line_length"] == 30
+
+
+def test_no_text_anywhere_in_the_warehouse(example_run: dict) -> None:
+    """Every message text of the example (20+ characters) is looked for in every file."""
+    texts: set[bytes] = set()
+    for path in (EXAMPLES / "landing").rglob("*.json*"):
+        opener = gzip.open if path.suffix == ".gz" else open
+        with opener(path, "rt", encoding="utf-8") as lines:
+            for line in lines:
+                try:
+                    event = json.loads(line)
+                except ValueError:
+                    continue
+                if isinstance(event, dict) and isinstance(event.get("text"), str) and len(event["text"]) >= 20:
+                    texts.add(event["text"].encode("utf-8"))
+    assert len(texts) > 300
+    warehouse_root = Path(example_run["config"].warehouse_path)
+    files = [p for p in warehouse_root.rglob("*") if p.is_file()]
+    assert any(p.suffix == ".parquet" for p in files)
+    leaks = [(p.name, t[:20]) for p in files for t in texts if t in p.read_bytes()]
+    assert leaks == []
+
+
+def write_landing(config: Config, day: str, events: list[dict]) -> None:
+    folder = Path(config.landing_day_path(day))
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "events-0.json").write_text("".join(json.dumps(e) + "\n" for e in events))
+
+
+def event(event_id: str, event_type: str, ts: str, user: str, **fields: object) -> dict:
+    return {"schema_version": 1, "event_id": event_id, "event_type": event_type, "server_ts": ts,
+            "client_ts": None, "user_id": user, "device": None, **fields}
+
+
+def message(event_id: str, ts: str, user: str, message_id: str) -> dict:
+    return event(event_id, "message_sent", ts, user, message_id=message_id, conversation_id="c1",
+                 message_type="text", text="hello there", media_count=0, size_bytes=10, seq=1)
+
+
+def status(event_id: str, ts: str, user: str, message_id: str, value: str) -> dict:
+    return event(event_id, "message_status", ts, user, message_id=message_id, conversation_id="c1", status=value)
+
+
+def test_late_status_waits_for_its_message_and_duplicates_across_days(spark: SparkSession, config: Config) -> None:
+    warehouse.prepare(spark, config)
+    write_landing(config, "2026-11-01", [
+        status("e1", "2026-11-01T10:00:05Z", "u2", "m1", "read"),
+        status("e2", "2026-11-01T10:00:06Z", "u1", "m1", "read"),  # the sender's own: ignored
+    ])
+    write_landing(config, "2026-11-02", [
+        message("e3", "2026-11-01T10:00:00Z", "u1", "m1"),
+        status("e1", "2026-11-01T10:00:05Z", "u2", "m1", "read"),  # a duplicate from the day before
+    ])
+    first = ingest.run_day(spark, config, dt.date(2026, 11, 1))
+    assert storage.read(spark, config, "pending_message_status").count() == 2
+    second = ingest.run_day(spark, config, dt.date(2026, 11, 2))
+    assert (first["accepted"], second["accepted"], second["duplicates"]) == (2, 1, 1)
+    fact = storage.read(spark, config, "fact_message_events").select("message_id", "first_read_timestamp")
+    assert fact.collect() == [("m1", dt.datetime(2026, 11, 1, 10, 0, 5))]
+    assert storage.read(spark, config, "pending_message_status").count() == 0
+
+    before = storage.read(spark, config, "fact_message_events").collect()
+    again = ingest.run_day(spark, config, dt.date(2026, 11, 2))
+    assert again == second
+    assert storage.read(spark, config, "fact_message_events").collect() == before
+
+
+def test_retry_keeps_the_earliest_even_when_it_lands_later(spark: SparkSession, config: Config) -> None:
+    warehouse.prepare(spark, config)
+    write_landing(config, "2026-11-01", [message("e2", "2026-11-01T10:00:09Z", "u1", "m1")])
+    write_landing(config, "2026-11-02", [message("e1", "2026-11-01T10:00:01Z", "u1", "m1")])
+    ingest.run_day(spark, config, dt.date(2026, 11, 1))
+    ingest.run_day(spark, config, dt.date(2026, 11, 2))
+    rows = storage.read(spark, config, "fact_message_events").select("source_event_id", "server_received_timestamp")
+    assert rows.collect() == [("e1", dt.datetime(2026, 11, 1, 10, 0, 1))]
+
+
+def test_missing_landing_folder_is_a_zero_row_run(spark: SparkSession, config: Config) -> None:
+    warehouse.prepare(spark, config)
+    counts = ingest.run_day(spark, config, dt.date(2026, 11, 9))
+    assert counts == {"lines_read": 0, "accepted": 0, "duplicates": 0, "quarantined": 0,
+                      "corrupt_files": 0, "messages": 0}
+
+
+def test_corrupt_gzip_is_quarantined_whole(spark: SparkSession, config: Config) -> None:
+    warehouse.prepare(spark, config)
+    folder = Path(config.landing_day_path("2026-11-01"))
+    folder.mkdir(parents=True)
+    good = gzip.compress((json.dumps(message("e1", "2026-11-01T10:00:00Z", "u1", "m1")) + "\n") * 50)
+    (folder / "events-1.json.gz").write_bytes(good[: len(good) // 2])
+    counts = ingest.run_day(spark, config, dt.date(2026, 11, 1))
+    assert counts["corrupt_files"] == 1 and counts["lines_read"] == 0
+    row = storage.read(spark, config, "quarantine").first()
+    assert row["source_file"].endswith("events-1.json.gz") and row["reason"].startswith("corrupt_gzip")
+    assert row["line_number"] is None

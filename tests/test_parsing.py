@@ -1,0 +1,95 @@
+"""The parser: every kind of bad record gets its reason; good lines are typed exactly."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import pytest
+from chispa import assert_df_equality
+from pyspark.sql import SparkSession
+
+from jobs.transforms.parsing import parse_events
+from jobs.landing import RAW_LINE_SCHEMA
+
+DAY = dt.date(2026, 11, 1)
+GOOD = {
+    "schema_version": 1, "event_id": "ev-1", "event_type": "message_sent",
+    "server_ts": "2026-11-01T08:15:02.125Z", "client_ts": "2026-11-01T13:45:01.900+05:30",
+    "user_id": "u_1",
+    "device": {"device_id": "d1", "device_type": "phone", "platform": "ios", "app_version": "5.1.0",
+               "os_version": "18.1", "network_type": "wifi"},
+    "message_id": "m1", "conversation_id": "c1", "message_type": "text", "text": "héllo 👍🏽",
+    "media_count": 0, "size_bytes": 40, "seq": 1, "reply_to_message_id": None, "metadata": None,
+}
+
+
+def with_changes(**changes: object) -> str:
+    event = {**GOOD, **changes}
+    return json.dumps({k: v for k, v in event.items() if v is not ...})
+
+
+BAD_LINES = [
+    ('{"schema_version": 1, "event_id": ', "invalid_json"),
+    ("<html>502</html>", "invalid_json"),
+    (with_changes() + "{}", "invalid_json"),
+    ("[1, 2, 3]", "not_an_object"),
+    (with_changes(schema_version=2), "unsupported_schema_version"),
+    (with_changes(event_type="typing"), "unknown_event_type"),
+    (with_changes(event_id=...), "missing_field:event_id"),
+    (with_changes(user_id=12345), "wrong_type:user_id"),
+    (with_changes(seq="3"), "wrong_type:seq"),
+    (with_changes(seq=1.5), "wrong_type:seq"),
+    (with_changes(seq=0), "out_of_range:seq"),
+    (with_changes(media_count=-1), "out_of_range:media_count"),
+    (with_changes(size_bytes=2**40), "out_of_range:size_bytes"),
+    (with_changes(message_type="gif"), "invalid_value:message_type"),
+    (with_changes(server_ts="yesterday"), "invalid_timestamp:server_ts"),
+    (with_changes(server_ts="2026-11-31T08:00:00Z"), "invalid_timestamp:server_ts"),
+    (with_changes(server_ts="2027-01-01T00:00:00Z"), "future_timestamp:server_ts"),
+    (with_changes(client_ts="tomorrow"), "invalid_timestamp:client_ts"),
+    (with_changes(device="phone"), "wrong_type:device"),
+    (with_changes(device={**GOOD["device"], "network_type": "2g"}), "invalid_value:device.network_type"),
+    (with_changes(metadata="x"), "wrong_type:metadata"),
+]
+
+
+def parse(spark: SparkSession, lines: list[str]):
+    rows = [(line, "file:/landing/dt=2026-11-01/events-0.json", i + 1) for i, line in enumerate(lines)]
+    return spark.createDataFrame(rows, RAW_LINE_SCHEMA).transform(parse_events(DAY, 24))
+
+
+def test_every_bad_kind_has_its_reason(spark: SparkSession) -> None:
+    parsed = parse(spark, [line for line, _ in BAD_LINES]).select("line_number", "reject_reason")
+    expected = spark.createDataFrame(
+        [(i + 1, reason) for i, (_, reason) in enumerate(BAD_LINES)], parsed.schema
+    )
+    assert_df_equality(parsed, expected, ignore_row_order=True, ignore_nullable=True)
+
+
+def test_good_line_is_typed_exactly(spark: SparkSession) -> None:
+    row = parse(spark, [with_changes(), "", "   "]).collect()
+    assert len(row) == 1, "blank lines are skipped, not bad records"
+    event = row[0]
+    assert event["reject_reason"] is None
+    assert event["server_ts"] == dt.datetime(2026, 11, 1, 8, 15, 2, 125000)
+    assert event["client_ts"] == dt.datetime(2026, 11, 1, 8, 15, 1, 900000)
+    assert event["client_utc_offset_minutes"] == 330
+    assert (event["seq"], event["media_count"], event["device_type"]) == (1, 0, "phone")
+    assert event["record_json"] is None
+
+
+@pytest.mark.parametrize("offset, minutes", [("Z", 0), ("-03:30", -210), ("+09:45", 585)])
+def test_client_offsets(spark: SparkSession, offset: str, minutes: int) -> None:
+    line = with_changes(client_ts=f"2026-11-01T08:00:00{offset}")
+    assert parse(spark, [line]).first()["client_utc_offset_minutes"] == minutes
+
+
+def test_quarantined_fields_never_hold_text(spark: SparkSession) -> None:
+    secret = "zebra-quokka-secret"
+    broken = '{"text": "' + secret + '", broken'
+    rows = parse(spark, [with_changes(text=secret, seq="x"), broken]).collect()
+    assert [r["reject_reason"] for r in rows] == ["wrong_type:seq", "invalid_json"]
+    assert secret not in (rows[0]["record_json"] or "") and '"seq":"x"' in rows[0]["record_json"]
+    assert rows[1]["record_json"] is None
+    assert rows[1]["line_length"] == len(broken.encode()) and len(rows[1]["line_sha256"]) == 64
