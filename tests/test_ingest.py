@@ -186,3 +186,28 @@ def test_corrupt_gzip_is_quarantined_whole(spark: SparkSession, config: Config) 
     row = storage.read(spark, config, "quarantine").first()
     assert row["source_file"].endswith("events-1.json.gz") and row["reason"].startswith("corrupt_gzip")
     assert row["line_number"] is None
+
+
+def test_surrogate_keys_do_not_collide(spark: SparkSession, example_run: dict) -> None:
+    config = example_run["config"]
+    for table, key, natural in (
+        ("dim_users", "user_key", ["user_id"]),
+        ("dim_conversations", "conversation_key", ["conversation_id"]),
+        ("fact_message_events", "message_event_id", ["message_id"]),
+        ("dim_devices", "device_key", ["device_id", "device_type", "platform", "app_version", "os_version",
+                                       "network_type"]),
+    ):
+        rows = storage.read(spark, config, table)
+        assert rows.select(key).distinct().count() == rows.select(*natural).distinct().count() == rows.count()
+
+
+def test_rerunning_a_day_changes_no_row(spark: SparkSession, example_run: dict) -> None:
+    config = example_run["config"]
+    tables = ("fact_message_events", "dim_users", "dim_conversations", "dim_conversation_participants",
+              "dim_devices", "quarantine", "message_status_events", "ingest_affected_dates")
+    before = {name: storage.read(spark, config, name).collect() for name in tables}
+    counts = ingest.run_day(spark, config, dt.date(2026, 11, 2))
+    assert counts == example_run["ingest_counts"]["2026-11-02"]
+    for name in tables:
+        after = storage.read(spark, config, name).collect()
+        assert sorted(map(tuple, after), key=repr) == sorted(map(tuple, before[name]), key=repr), name
