@@ -7,6 +7,7 @@ tables; `reports` returns them as DataFrames for tests and notebooks, `run` prin
 from __future__ import annotations
 
 import datetime as dt
+import re
 from importlib import resources
 from typing import Any
 
@@ -35,12 +36,22 @@ REPORT_TABLES: tuple[str, ...] = (
     "dim_conversations",
 )
 MAX_PRINTED_ROWS = 1_000
+PARAMETER = re.compile(r":(start_date|end_date)\b")
 
 
 def report_sql(name: str) -> str:
     if name not in REPORTS:
         raise ValueError(f"unknown report '{name}' (one of {', '.join(REPORTS)})")
     return resources.files("jobs").joinpath("sql", f"{name}.sql").read_text(encoding="utf-8")
+
+
+def bind_dates(sql: str, start: dt.date, end: dt.date) -> str:
+    """The SQL with :start_date / :end_date as DATE literals.
+
+    Passing Python dates as spark.sql(args=...) failed with UNBOUND_SQL_PARAMETER here; the
+    values are `date` objects, so their ISO form is a safe literal."""
+    values = {"start_date": start, "end_date": end}
+    return PARAMETER.sub(lambda match: f"DATE'{values[match.group(1)].isoformat()}'", sql)
 
 
 def register_views(spark: SparkSession, config: Config) -> None:
@@ -61,8 +72,7 @@ def reports(
     """Every report over the `days` dates ending on `end_date`, by name (lazy frames)."""
     register_views(spark, config)
     start, end = date_range(end_date, days)
-    parameters = {"start_date": start, "end_date": end}
-    return {name: spark.sql(report_sql(name), args=parameters) for name in REPORTS}
+    return {name: spark.sql(bind_dates(report_sql(name), start, end)) for name in REPORTS}
 
 
 def run(spark: SparkSession, config: Config, args: Any) -> None:

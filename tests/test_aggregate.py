@@ -8,7 +8,6 @@ from typing import Any
 
 import pytest
 from chispa import assert_df_equality
-from conftest import make_config
 from delta.tables import DeltaTable
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import types as T
@@ -27,6 +26,7 @@ from schemas.tables import (
     MESSAGE_STATUS_EVENTS,
     TableSpec,
 )
+from tests.conftest import make_config
 
 UTC = dt.UTC
 SPECS = (
