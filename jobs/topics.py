@@ -26,6 +26,7 @@ from jobs import storage
 from jobs.config import CONVERSATION_TYPES, Config
 from jobs.landing import read_landing_day
 from jobs.progress import LOGGER, step
+from jobs.report import bind_dates
 from jobs.transforms import events as ev
 from jobs.transforms import keys, sampling, topic_scoring
 from jobs.transforms.parsing import parse_events
@@ -281,6 +282,4 @@ def weighted_top_topics(
     """The design's top-topics report with estimated true volumes and 95% intervals."""
     for name in ("fact_message_derived_topics", "dim_topics"):
         storage.read(spark, config, name).createOrReplaceTempView(name)
-    return spark.sql(
-        weighted_top_topics_sql(), args={"start_date": start_date, "end_date": end_date}
-    )
+    return spark.sql(bind_dates(weighted_top_topics_sql(), start_date, end_date))
