@@ -69,9 +69,9 @@ def generate(spark: SparkSession, landing_path: str, start: dt.date, days: int,
     # date_format renders in the session time zone; the contract's strings are UTC-based.
     # The event expressions are too large for one whole-stage method (64 KB): compiling them
     # per operator avoids a failed compile and its fallback.
-    previous = {key: spark.conf.get(key) for key in SESSION_SETTINGS}
-    for key, value in SESSION_SETTINGS.items():
-        spark.conf.set(key, value)
+    previous: dict[str, str | None] = {key: spark.conf.get(key) for key in SESSION_SETTINGS}
+    for key, setting in SESSION_SETTINGS.items():
+        spark.conf.set(key, setting)
     try:
         lines = _lines(spark, world)
         observation = Observation("generate")
@@ -86,8 +86,11 @@ def generate(spark: SparkSession, landing_path: str, start: dt.date, days: int,
         )
         metrics = {key: int(value or 0) for key, value in observation.get.items()}
     finally:
-        for key, value in previous.items():
-            spark.conf.set(key, value)
+        for key, old in previous.items():
+            if old is None:
+                spark.conf.unset(key)
+            else:
+                spark.conf.set(key, old)
     if metrics.pop("unchanged_bad_lines"):
         raise RuntimeError("generate: a planned bad record came out unchanged (generator bug)")
     _publish(spark, temp, base, [start + dt.timedelta(days=n) for n in range(days)])
@@ -145,13 +148,13 @@ def _publish(spark: SparkSession, temp: str, base: str, days: list[dt.date]) -> 
     jvm = spark.sparkContext._jvm
     assert jvm is not None
     fs, temp_path = _raw_fs(spark, temp)
-    Path = jvm.org.apache.hadoop.fs.Path
+    hadoop_path = jvm.org.apache.hadoop.fs.Path
     for day in days:
         folder = f"dt={day.isoformat()}"
-        target = Path(f"{base}/{folder}")
+        target = hadoop_path(f"{base}/{folder}")
         fs.delete(target, True)
         fs.mkdirs(target)
-        source = Path(temp_path, folder)
+        source = hadoop_path(temp_path, folder)
         if not fs.exists(source):
             continue
         for file_dir in fs.listStatus(source):
@@ -167,9 +170,9 @@ def _publish(spark: SparkSession, temp: str, base: str, days: list[dt.date]) -> 
             if number % GZIP_EVERY == GZIP_REMAINDER:
                 # java.util.zip writes a fixed header (no time stamp): same bytes every run.
                 out = jvm.java.util.zip.GZIPOutputStream(
-                    fs.create(Path(target, f"events-{number}.json.gz"), True), COPY_BUFFER_BYTES)
+                    fs.create(hadoop_path(target, f"events-{number}.json.gz"), True), COPY_BUFFER_BYTES)
                 jvm.org.apache.hadoop.io.IOUtils.copyBytes(fs.open(parts[0]), out,
                                                            COPY_BUFFER_BYTES, True)
             else:
-                fs.rename(parts[0], Path(target, f"events-{number}.json"))
+                fs.rename(parts[0], hadoop_path(target, f"events-{number}.json"))
     fs.delete(temp_path, True)

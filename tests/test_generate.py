@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import gzip
 import json
@@ -73,7 +74,7 @@ REASON_OF_KIND = {
 }
 
 
-class Bad(Exception):
+class BadRecordError(Exception):
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
         self.reason = reason
@@ -93,9 +94,9 @@ def _instant(text: str) -> dt.datetime:
     try:
         moment = dt.datetime.fromisoformat(text)
     except ValueError:
-        raise Bad("bad_timestamp") from None
+        raise BadRecordError("bad_timestamp") from None
     if moment.tzinfo is None:
-        raise Bad("bad_timestamp")
+        raise BadRecordError("bad_timestamp")
     return moment
 
 
@@ -103,33 +104,33 @@ def _field(record: dict[str, Any], name: str, kind: str, required: bool, rule: A
     value = record.get(name)
     if value is None:
         if required:
-            raise Bad("missing_field")
+            raise BadRecordError("missing_field")
         return
     if not _has_type(value, kind):
-        raise Bad("wrong_type")
+        raise BadRecordError("wrong_type")
     if isinstance(rule, set) and value not in rule:
-        raise Bad("bad_value")
+        raise BadRecordError("bad_value")
     if isinstance(rule, int) and value < rule:
-        raise Bad("below_minimum")
+        raise BadRecordError("below_minimum")
 
 
 def validate(line: str) -> dict[str, Any]:
-    """The parsed event of a good line; raises Bad(reason) otherwise."""
+    """The parsed event of a good line; raises BadRecordError(reason) otherwise."""
     try:
         record = json.loads(line)
     except ValueError:
-        raise Bad("not_json") from None
+        raise BadRecordError("not_json") from None
     if not isinstance(record, dict):
-        raise Bad("not_json")
+        raise BadRecordError("not_json")
     _field(record, "schema_version", INT, True, None)
     if record["schema_version"] != 1:
-        raise Bad("schema_version")
+        raise BadRecordError("schema_version")
     for name in ("event_id", "event_type", "server_ts", "user_id"):
         _field(record, name, STR, True, None)
     _field(record, "client_ts", STR, False, None)
     _field(record, "device", OBJ, False, None)
     if record["event_type"] not in EVENT_TYPES:
-        raise Bad("unknown_event_type")
+        raise BadRecordError("unknown_event_type")
     _instant(record["server_ts"])
     if record.get("client_ts") is not None:
         _instant(record["client_ts"])
@@ -185,7 +186,7 @@ def test_every_line_is_valid_or_a_planned_bad_record(generated):
     for day, line in lines:
         try:
             good.append((day, validate(line)))
-        except Bad as bad:
+        except BadRecordError as bad:
             reasons[bad.reason] += 1
     assert len(lines) == counts["lines"]
     assert sum(reasons.values()) == counts["bad_lines"]
@@ -205,10 +206,8 @@ def test_messiness_is_present(generated):
     config, counts = generated
     good = []
     for day, line in landing_lines(Path(config.landing_path)):
-        try:
+        with contextlib.suppress(BadRecordError):
             good.append((day, line, validate(line)))
-        except Bad:
-            pass
     by_event: defaultdict[str, list[tuple[dt.date, str]]] = defaultdict(list)
     for day, line, record in good:
         by_event[record["event_id"]].append((day, line))
