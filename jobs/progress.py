@@ -22,6 +22,9 @@ def configure_logging(verbose: bool = False) -> None:
     LOGGER.handlers[:] = [handler]
     LOGGER.setLevel(logging.DEBUG if verbose else logging.INFO)
     LOGGER.propagate = False
+    # PySpark logs every failed query's whole JVM trace as JSON before raising it; the command
+    # line reports the failure itself in one line (the trace comes with --verbose).
+    logging.getLogger("SQLQueryContextLogger").setLevel(logging.DEBUG if verbose else logging.CRITICAL)
 
 
 @dataclass
