@@ -833,7 +833,7 @@ def corrupt(world: World) -> Callable[[DataFrame], DataFrame]:
             "conversation_created": F.when(u < 0.5, sub(r'"is_encrypted":(true|false)',
                                                         '"is_encrypted":"$1"'))
             .otherwise(sub(r'^\{"schema_version":1,', '{"schema_version":"1",')),
-            "user_registered": sub(r'"is_test_account":false', '"is_test_account":0'),
+            "user_registered": sub(r'"is_test_account":(true|false)', '"is_test_account":"$1"'),
         }, F.when(u < 0.5, sub(r'^\{"schema_version":1,', '{"schema_version":"1",'))
             .otherwise(sub(r'"user_id":"(u_[0-9]+)"', '"user_id":["$1"]')))
         bad_value = _by_type(etype, {
