@@ -13,6 +13,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
+from pyspark import StorageLevel
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
@@ -59,16 +60,28 @@ def with_previous_dates(date_keys: list[int]) -> list[int]:
 class DailyMetrics:
     conversations: DataFrame
     users: DataFrame
+    cached: tuple[DataFrame, ...] = ()
+
+    def release(self) -> None:
+        for frame in self.cached:
+            frame.unpersist()
 
 
 def daily_metrics(spark: SparkSession, config: Config, date_keys: list[int]) -> DailyMetrics:
-    """Both metric frames for the given dates, reading only the partitions they need."""
+    """Both metric frames for the given dates, reading only the partitions they need.
+
+    The messages, their response pairs and the end-of-day participants feed both tables and
+    several joins of each; they are cached once (they cover only the affected dates) instead
+    of being re-read and re-windowed by every branch of two large plans.
+    """
     messages = storage.read_dates(
         spark, config, "fact_message_events", with_previous_dates(date_keys)
-    )
-    pairs = response_pairs(messages)
-    participants = storage.read(spark, config, "dim_conversation_participants").transform(
-        participants_at_end_of_day(date_keys)
+    ).persist(StorageLevel.MEMORY_AND_DISK)
+    pairs = response_pairs(messages).persist(StorageLevel.MEMORY_AND_DISK)
+    participants = (
+        storage.read(spark, config, "dim_conversation_participants")
+        .transform(participants_at_end_of_day(date_keys))
+        .persist(StorageLevel.MEMORY_AND_DISK)
     )
     conversations = conversation_metrics(
         date_keys,
@@ -86,7 +99,7 @@ def daily_metrics(spark: SparkSession, config: Config, date_keys: list[int]) -> 
         status_events=storage.read_dates(spark, config, "message_status_events", date_keys),
         conversations=storage.read(spark, config, "dim_conversations"),
     )
-    return DailyMetrics(conversations=conversations, users=users)
+    return DailyMetrics(conversations=conversations, users=users, cached=(messages, pairs, participants))
 
 
 def run_day(spark: SparkSession, config: Config, day: dt.date) -> dict[str, int]:
@@ -107,6 +120,7 @@ def run_day(spark: SparkSession, config: Config, day: dt.date) -> dict[str, int]
             counts[name] = storage.read_dates(spark, config, name, date_keys).count()
             report.rows_out = counts[name]
             report.details["dates"] = f"{date_keys[0]}..{date_keys[-1]}"
+    metrics.release()
     return counts
 
 

@@ -73,7 +73,7 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    common = argparse.ArgumentParser(add_help=False)
+    common = _Parser(add_help=False)
     common.add_argument("--conf", default=DEFAULT_CONFIG, metavar="FILE",
                         help=f"YAML config (default {DEFAULT_CONFIG})")
     common.add_argument("--master", metavar="URL",
@@ -156,8 +156,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"chatlake: '{args.command}' is not implemented yet", file=sys.stderr)
         return EXIT_USAGE
 
-    from jobs import warehouse  # noqa: PLC0415  (keeps --help free of Spark)
-    from jobs.session import build_session  # noqa: PLC0415
+    from jobs import warehouse
+    from jobs.session import build_session
 
     started = time.perf_counter()
     try:

@@ -141,7 +141,7 @@ def _retention(raw: Any) -> dict[str, int]:
         return {}
     _expect(raw, dict, "retention_days", "a mapping of entry to days")
     retention = {}
-    for entry, days in raw.items():
+    for entry, _days in raw.items():
         if entry not in RETENTION_ENTRIES:
             raise ConfigError(
                 f"config key 'retention_days.{entry}' is not one of {', '.join(RETENTION_ENTRIES)}"

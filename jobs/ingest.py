@@ -12,7 +12,7 @@ import datetime as dt
 from typing import Any
 
 from pyspark import StorageLevel
-from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from jobs import storage
@@ -23,6 +23,7 @@ from jobs.transforms import events as ev
 from jobs.transforms import keys
 from jobs.transforms.parsing import parse_events
 
+STATUS_ARRAY_TYPE = "array<struct<user_key:bigint,status:string,ts:timestamp>>"
 MESSAGE_FIELDS = (
     "conversation_key", "sender_user_key", "message_type_key", "date_key", "time_key", "device_key",
     "message_timestamp", "server_received_timestamp", "message_size_bytes", "character_count",
@@ -40,7 +41,9 @@ def run_day(spark: SparkSession, config: Config, day: dt.date) -> dict[str, int]
     with step("ingest.read") as report:
         landing = read_landing_day(spark, config, day)
         if not landing.files:
-            LOGGER.warning("landing folder %s has no .json or .json.gz files", config.landing_day_path(day.isoformat()))
+            LOGGER.warning(
+                "landing folder %s has no .json or .json.gz files", config.landing_day_path(day.isoformat())
+            )
         parsed = (
             landing.lines.transform(parse_events(day, config.future_tolerance_hours))
             .transform(ev.with_text_features)
@@ -154,9 +157,13 @@ def _merge_users(spark: SparkSession, config: Config, accepted: DataFrame) -> No
         "account_type", "messaging_status", "is_test_account", "user_preferences",
         "attributes_timestamp", "attributes_event_id",
     )
-    updates = {c: f"CASE WHEN s.attributes_timestamp IS NOT NULL AND ({newer}) THEN s.{c} ELSE t.{c} END"
-               for c in attribute_columns}
-    updates["user_created_at"] = "coalesce(least(t.user_created_at, s.user_created_at), t.user_created_at, s.user_created_at)"
+    updates: dict[str, str | Column] = {
+        c: f"CASE WHEN s.attributes_timestamp IS NOT NULL AND ({newer}) THEN s.{c} ELSE t.{c} END"
+        for c in attribute_columns
+    }
+    updates["user_created_at"] = (
+        "coalesce(least(t.user_created_at, s.user_created_at), t.user_created_at, s.user_created_at)"
+    )
     (
         storage.delta_table(spark, config, "dim_users").alias("t")
         .merge(storage.conformed(ev.user_rows(accepted), "dim_users").alias("s"), "t.user_key = s.user_key")
@@ -182,7 +189,9 @@ def _merge_membership(spark: SparkSession, config: Config, accepted: DataFrame) 
     (
         storage.delta_table(spark, config, "dim_conversation_participants").alias("t")
         .merge(spells.alias("s"), "t.participant_id = s.participant_id")
-        .whenMatchedUpdate(set={c: f"s.{c}" for c in ("left_timestamp", "is_active", "role_in_conversation")})
+        .whenMatchedUpdate(
+            set=dict[str, str | Column]({c: f"s.{c}" for c in ("left_timestamp", "is_active", "role_in_conversation")})
+        )
         .whenNotMatchedInsertAll()
         .execute()
     )
@@ -215,18 +224,22 @@ def _merge_conversations(spark: SparkSession, config: Config, accepted: DataFram
         " OR s.created_timestamp < t.created_timestamp"
         " OR (s.created_timestamp = t.created_timestamp AND s.created_event_id < t.created_event_id))"
     )
-    updates = {c: f"CASE WHEN {earlier_creation} THEN s.{c} ELSE t.{c} END" for c in creation_columns}
+    updates: dict[str, str | Column] = {
+        c: f"CASE WHEN {earlier_creation} THEN s.{c} ELSE t.{c} END" for c in creation_columns
+    }
     updates["last_activity_timestamp"] = (
         "coalesce(greatest(t.last_activity_timestamp, s.last_activity_timestamp),"
         " t.last_activity_timestamp, s.last_activity_timestamp)"
     )
-    updates["participant_count"] = "CASE WHEN s.participant_count_known THEN s.participant_count ELSE t.participant_count END"
+    updates["participant_count"] = (
+        "CASE WHEN s.participant_count_known THEN s.participant_count ELSE t.participant_count END"
+    )
     spec_columns = storage.spec_of("dim_conversations").column_names
     (
         storage.delta_table(spark, config, "dim_conversations").alias("t")
         .merge(source.alias("s"), "t.conversation_key = s.conversation_key")
         .whenMatchedUpdate(set=updates)
-        .whenNotMatchedInsert(values={c: f"s.{c}" for c in spec_columns})
+        .whenNotMatchedInsert(values=dict[str, str | Column]({c: f"s.{c}" for c in spec_columns}))
         .execute()
     )
 
@@ -254,14 +267,14 @@ def _merge_messages_and_status(
         messages.withColumn("has_message", F.lit(True))
         .join(ev.statuses_per_message(applicable), on="message_event_id", how="full")
         .withColumn("has_message", F.coalesce("has_message", F.lit(False)))
-        .withColumn("statuses", F.coalesce("statuses", F.array().cast("array<struct<user_key:bigint,status:string,ts:timestamp>>")))
+        .withColumn("statuses", F.coalesce("statuses", F.array().cast(STATUS_ARRAY_TYPE)))
     )
     wins = (
         "s.has_message AND (s.server_received_timestamp < t.server_received_timestamp"
         " OR (s.server_received_timestamp = t.server_received_timestamp AND s.source_event_id < t.source_event_id))"
     )
     sender = f"CASE WHEN {wins} THEN s.sender_user_key ELSE t.sender_user_key END"
-    updates = {c: f"CASE WHEN {wins} THEN s.{c} ELSE t.{c} END" for c in MESSAGE_FIELDS}
+    updates: dict[str, str | Column] = {c: f"CASE WHEN {wins} THEN s.{c} ELSE t.{c} END" for c in MESSAGE_FIELDS}
     first = {
         name: f"least(t.{name}, {ev.first_status_sql('s.statuses', status, by_other)})"
         for name, status, by_other in (
@@ -282,7 +295,7 @@ def _merge_messages_and_status(
             ("first_failed_timestamp", ev.STATUS_FAILED, None),
         )
     }
-    inserts = {c: f"s.{c}" for c in ("message_event_id", *MESSAGE_FIELDS)}
+    inserts: dict[str, str | Column] = {c: f"s.{c}" for c in ("message_event_id", *MESSAGE_FIELDS)}
     inserts.update(inserted_first)
     inserts["message_status_key"] = ev.status_key_sql(
         inserted_first["first_read_timestamp"],

@@ -19,7 +19,7 @@ from jobs.config import Config
 from jobs.progress import LOGGER
 
 
-class StepFailed(RuntimeError):
+class StepFailedError(RuntimeError):
     """A nightly step failed; the message names it."""
 
 
@@ -43,7 +43,8 @@ def run_night(spark: SparkSession, config: Config, day: dt.date) -> dict[str, di
         try:
             results[name] = run_step(spark, config)
         except Exception as error:
-            raise StepFailed(f"nightly {day}: step '{name}' failed: {str(error).splitlines()[0] if str(error) else type(error).__name__}") from error
+            cause = str(error).splitlines()[0] if str(error) else type(error).__name__
+            raise StepFailedError(f"nightly {day}: step '{name}' failed: {cause}") from error
     ingested = results["ingest"]
     LOGGER.info(
         "nightly %s done in %.1fs: %s lines, %s messages, %s quarantined, %s duplicates; "

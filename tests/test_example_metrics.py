@@ -1,20 +1,19 @@
-"""End to end over the contract's worked example: ingest then aggregate every landing day in
-order, and compare the metric tables and two reports with the expected CSVs (natural ids)."""
+"""End to end over the contract's worked example: the nightly steps for every landing day
+in order (the session's `example_run`), and compare the metric tables and two reports with
+the expected CSVs (natural ids)."""
 
 from __future__ import annotations
 
 import datetime as dt
-import shutil
-from pathlib import Path
 
 import pytest
 from chispa import assert_approx_df_equality
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from jobs import aggregate, ingest, report, storage, warehouse
+from jobs import report, storage
 from jobs.config import Config
-from tests.conftest import EXAMPLES, make_config
+from tests.conftest import EXAMPLES
 
 EXPECTED = EXAMPLES / "expected"
 LANDING_DAYS = [dt.date(2026, 11, day) for day in (1, 2, 3, 4)]
@@ -41,16 +40,9 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def example(spark: SparkSession, tmp_path_factory: pytest.TempPathFactory) -> Config:
-    root: Path = tmp_path_factory.mktemp("example")
-    shutil.copytree(EXAMPLES / "landing", root / "landing")
-    config = make_config(root)
-    warehouse.prepare(spark, config)
-    for day in LANDING_DAYS:
-        ingest.run_day(spark, config, day)
-    for day in LANDING_DAYS:
-        aggregate.run_day(spark, config, day)
-    return config
+def example(example_run: dict) -> Config:
+    """The session's run of the example: ingest, topics and aggregate per landing day, in order."""
+    return example_run["config"]
 
 
 def expected(spark: SparkSession, name: str, schema: str) -> DataFrame:

@@ -39,7 +39,9 @@ def messages_with_natural_ids(spark: SparkSession, config: Config) -> DataFrame:
         table("fact_message_events")
         .join(table("dim_conversations").select("conversation_key", "conversation_id"), "conversation_key", "left")
         .join(
-            table("dim_users").select(F.col("user_key").alias("sender_user_key"), F.col("user_id").alias("sender_user_id")),
+            table("dim_users").select(
+                F.col("user_key").alias("sender_user_key"), F.col("user_id").alias("sender_user_id")
+            ),
             "sender_user_key", "left",
         )
         .join(table("dim_message_types").select("message_type_key", "message_type_name"), "message_type_key", "left")
@@ -88,7 +90,8 @@ def test_example_counts_match_expected(example_run: dict) -> None:
 def test_quarantine_keeps_reason_and_source(spark: SparkSession, example_run: dict) -> None:
     quarantine = storage.read(spark, example_run["config"], "quarantine")
     assert quarantine.count() == 26
-    first = quarantine.where(F.col("source_file").endswith("dt=2026-11-01/events-0.json")).orderBy("line_number").first()
+    first_day = quarantine.where(F.col("source_file").endswith("dt=2026-11-01/events-0.json"))
+    first = first_day.orderBy("line_number").first()
     assert (first["line_number"], first["reason"]) == (322, "invalid_json")
     assert first["record_json"] is None and first["line_length"] == 30
 

@@ -9,8 +9,8 @@ import pytest
 from chispa import assert_df_equality
 from pyspark.sql import SparkSession
 
-from jobs.transforms.parsing import parse_events
 from jobs.landing import RAW_LINE_SCHEMA
+from jobs.transforms.parsing import parse_events
 
 DAY = dt.date(2026, 11, 1)
 GOOD = {
