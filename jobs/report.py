@@ -19,6 +19,7 @@ from jobs.config import Config
 REPORTS: tuple[str, ...] = (
     "daily_active_messengers",
     "top_topics",
+    "top_topics_weighted",
     "delivery_performance",
     "wau_mau_stickiness",
     "hourly_volume",
