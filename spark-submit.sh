@@ -118,6 +118,9 @@ submit() {
   done
   build_pyfiles
   [[ -n "$master" ]] && spark_args+=(--master "$master")
+  # The driver's JVM starts before any Python runs, so its heap must be set here; in local
+  # mode it is also the executor's. --driver-memory on the command line wins.
+  [[ " ${spark_args[*]-} " == *" --driver-memory "* ]] || spark_args+=(--driver-memory "${CHATLAKE_DRIVER_MEMORY:-6g}")
   cd "$ROOT"
   exec "$VENV/bin/spark-submit" \
     --jars "$CHATLAKE_JARS" \

@@ -11,6 +11,7 @@ from pyspark.sql import SparkSession
 from jobs.config import Config
 
 DEFAULT_MASTER = "local[*]"
+DEFAULT_DRIVER_MEMORY = "6g"
 JARS_ENV = "CHATLAKE_JARS"
 LOG4J_CONFIG = Path(__file__).resolve().parent.parent / "conf" / "log4j2.properties"
 
@@ -26,7 +27,6 @@ BASE_SETTINGS = {
     # Delta replays its log with this many tasks; the default 50 made every small table
     # lookup cost seconds on 2 cores.
     "spark.databricks.delta.snapshotPartitions": "2",
-    "spark.driver.memory": "4g",
     # Deletion vectors make erasure and status updates cheap; new tables get them by default.
     "spark.databricks.delta.properties.defaults.enableDeletionVectors": "true",
     "spark.databricks.delta.schema.autoMerge.enabled": "false",
@@ -65,7 +65,9 @@ def build_session(
     # Stage progress bars help a person at a terminal and only clutter a CI log.
     settings.setdefault("spark.ui.showConsoleProgress", str(sys.stderr.isatty()).lower())
     if not _under_spark_submit():
-        # Under spark-submit, ./spark-submit.sh passes these itself.
+        # Under spark-submit, ./spark-submit.sh passes these itself (the heap must be known
+        # before the JVM starts, which here is now).
+        settings.setdefault("spark.driver.memory", DEFAULT_DRIVER_MEMORY)
         jars = os.environ.get(JARS_ENV)
         if jars:
             settings.setdefault("spark.jars", jars)
