@@ -32,10 +32,15 @@ def with_text_features(events: DataFrame) -> DataFrame:
     )
 
 
+def first_row(df: DataFrame, key: str, *order: Column | str) -> DataFrame:
+    """One row per `key`: the first in `order` (a total order, so reruns keep the same row)."""
+    ranking = Window.partitionBy(key).orderBy(*order)
+    return df.withColumn("_rank", F.row_number().over(ranking)).where(F.col("_rank") == 1).drop("_rank")
+
+
 def first_per_event(events: DataFrame) -> DataFrame:
     """One row per event_id: at-least-once logging repeats identical lines; keep the first."""
-    by_event = Window.partitionBy("event_id").orderBy("source_file", "line_number")
-    return events.withColumn("_n", F.row_number().over(by_event)).where(F.col("_n") == 1).drop("_n")
+    return first_row(events, "event_id", "source_file", "line_number")
 
 
 def with_event_keys(events: DataFrame) -> DataFrame:
@@ -61,9 +66,7 @@ def with_event_keys(events: DataFrame) -> DataFrame:
 
 def winning_messages(events: DataFrame) -> DataFrame:
     """One row per message_id: the retry with the earliest server_ts (then smallest event_id)."""
-    sent = events.where(F.col("event_type") == "message_sent")
-    by_message = Window.partitionBy("message_id").orderBy("server_ts", "event_id")
-    return sent.withColumn("_n", F.row_number().over(by_message)).where(F.col("_n") == 1).drop("_n")
+    return first_row(events.where(F.col("event_type") == "message_sent"), "message_id", "server_ts", "event_id")
 
 
 def message_rows(winners: DataFrame) -> DataFrame:
@@ -189,10 +192,8 @@ def user_rows(events: DataFrame) -> DataFrame:
     """One row per user seen: the latest attributes (by server_ts, then event_id) and the
     registration time, or nulls for users known only from their activity."""
     attributes = events.where(F.col("event_type").isin("user_registered", "user_updated"))
-    latest = Window.partitionBy("user_key").orderBy(F.col("server_ts").desc(), F.col("event_id").desc())
     latest_attributes = (
-        attributes.withColumn("_n", F.row_number().over(latest))
-        .where(F.col("_n") == 1)
+        first_row(attributes, "user_key", F.col("server_ts").desc(), F.col("event_id").desc())
         .select(
             "user_key",
             "account_type",
@@ -219,10 +220,8 @@ def conversation_rows(events: DataFrame) -> DataFrame:
     """One row per conversation seen: creation attributes (earliest creation event), creator,
     and the latest message time in this batch."""
     created = events.where(F.col("event_type") == "conversation_created")
-    earliest = Window.partitionBy("conversation_key").orderBy("server_ts", "event_id")
     creation = (
-        created.withColumn("_n", F.row_number().over(earliest))
-        .where(F.col("_n") == 1)
+        first_row(created, "conversation_key", "server_ts", "event_id")
         .select(
             "conversation_key",
             keys.surrogate_key(keys.CONVERSATION_TYPE, "conversation_type").alias("conversation_type_key"),
