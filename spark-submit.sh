@@ -51,7 +51,7 @@ ensure_jars() {
     fi
     say "Delta Lake $version jars are not available (see .jars/mvn.log)"
   done
-  [[ -n "$fetched" ]] || die "could not fetch the Delta Lake jars; tried: $DELTA_JAR_VERSIONS"
+  [[ -n "$fetched" ]] || die "could not fetch the Delta Lake jars (tried $DELTA_JAR_VERSIONS); see .jars/mvn.log"
   # Keep only what pyspark does not already ship: two copies of Jackson or Hadoop on one
   # classpath fail in ways that are hard to trace.
   local jar base artifact
