@@ -75,7 +75,7 @@ def run_day(
             .persist(StorageLevel.MEMORY_AND_DISK)
         )
         assignment_count = assignments.count()
-        observed_counts = sample_counts.get
+        observed_counts = _observed_or_counted(sample_counts, candidates)
         candidate_count = int(observed_counts.get("candidates") or 0)
         sampled_count = int(observed_counts.get("sampled") or 0)
         report.rows_in, report.rows_out = candidate_count, assignment_count
@@ -111,6 +111,20 @@ def run_day(
         taxonomy.version,
     )
     return counts
+
+
+def _observed_or_counted(observation: Observation, candidates: DataFrame) -> dict[str, Any]:
+    """The candidate and sample counts seen while scoring ran, without a second pass over the
+    landing data; Spark sometimes drops an observation made inside a cache build, and then
+    they are counted once more (slower, same numbers)."""
+    try:
+        return dict(observation.get)
+    except Exception:  # py4j surfaces the lost observation as a JVM assertion error
+        totals = candidates.agg(
+            F.count(F.lit(1)).alias("candidates"),
+            F.count(F.when(F.col("in_sample"), F.lit(1))).alias("sampled"),
+        ).first()
+        return totals.asDict() if totals else {}
 
 
 def _rates(config: Config) -> dict[str, float]:

@@ -182,7 +182,7 @@ def test_corrupt_gzip_is_quarantined_whole(spark: SparkSession, config: Config) 
     warehouse.prepare(spark, config)
     folder = Path(config.landing_day_path("2026-11-01"))
     folder.mkdir(parents=True)
-    good = gzip.compress((json.dumps(message("e1", "2026-11-01T10:00:00Z", "u1", "m1")) + "\n") * 50)
+    good = gzip.compress(((json.dumps(message("e1", "2026-11-01T10:00:00Z", "u1", "m1")) + "\n") * 50).encode())
     (folder / "events-1.json.gz").write_bytes(good[: len(good) // 2])
     counts = ingest.run_day(spark, config, dt.date(2026, 11, 1))
     assert counts["corrupt_files"] == 1 and counts["lines_read"] == 0
