@@ -164,6 +164,7 @@ def test_one_date_reads_only_its_own_and_the_previous_partitions(
     storage.append(statuses, config, "message_status_events")
 
     metrics = aggregate.daily_metrics(spark, config, [20260930])
+    metrics.release()  # look through the caches at the files the plans really read
 
     for frame in (metrics.conversations, metrics.users):
         assert partitions_read(frame, "fact_message_events") == {
