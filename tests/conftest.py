@@ -13,7 +13,8 @@ from jobs.config import Config, parse_config
 from jobs.session import JARS_ENV, build_session
 
 REPO = Path(__file__).resolve().parent.parent
-CONTRACT = REPO.parent / "shared" / "contract"
+# The binding contract lives beside the repository (../shared/contract), as in CI.
+CONTRACT = Path(os.environ.get("CHATLAKE_CONTRACT_DIR", REPO.parent / "shared" / "contract"))
 EXAMPLES = CONTRACT / "examples"
 
 TEST_SETTINGS = {
@@ -75,6 +76,9 @@ def example_run(spark: SparkSession, tmp_path_factory: pytest.TempPathFactory) -
 
     from jobs import aggregate, ingest, topics, warehouse
 
+    if not (EXAMPLES / "landing").is_dir() or not (EXAMPLES / "expected").is_dir():
+        pytest.fail(f"the contract's worked example is not at {EXAMPLES}: put shared/ beside the "
+                    "repository or set CHATLAKE_CONTRACT_DIR")
     root = tmp_path_factory.mktemp("example")
     config = parse_config(
         {"landing_path": str(EXAMPLES / "landing"), "warehouse_path": str(root / "warehouse"),
