@@ -26,34 +26,22 @@ from schemas.tables import (
     MESSAGE_STATUS_EVENTS,
     TableSpec,
 )
+from tests import frames
 from tests.conftest import make_config
+from tests.frames import NEUTRAL, at
 
-UTC = dt.UTC
 SPECS = (
     FACT_MESSAGE_EVENTS, FACT_MESSAGE_DERIVED_TOPICS, FACT_CONVERSATION_METRICS,
     FACT_USER_METRICS, DIM_CONVERSATION_PARTICIPANTS, DIM_CONVERSATIONS, DIM_TOPICS,
     MESSAGE_STATUS_EVENTS, INGEST_AFFECTED_DATES,
 )
-_DEFAULTS: dict[type, Any] = {
-    T.LongType: 0, T.IntegerType: 1, T.StringType: "", T.BooleanType: False, T.DoubleType: 0.0,
-    T.TimestampType: dt.datetime(2026, 1, 1, tzinfo=UTC),
-}
+# Delta's CHECK constraints want positive sequences.
+STORED_DEFAULTS = {**NEUTRAL, T.IntegerType: 1}
 SUMMARY = "conversation_key long, date_key int, total_messages int, avg_response double"
 
 
-def at(text: str) -> dt.datetime:
-    return dt.datetime.fromisoformat(text).replace(tzinfo=UTC)
-
-
 def table_frame(spark: SparkSession, spec: TableSpec, rows: list[dict[str, Any]]) -> DataFrame:
-    def value(field: T.StructField, row: dict[str, Any]) -> Any:
-        if field.name in row:
-            return row[field.name]
-        return None if field.nullable else _DEFAULTS[type(field.dataType)]
-
-    return spark.createDataFrame(
-        [tuple(value(f, row) for f in spec.schema.fields) for row in rows], spec.schema
-    )
+    return frames.table_frame(spark, spec, rows, STORED_DEFAULTS)
 
 
 def message(mid: int, conversation: int, sender: int, seq: int, server: str) -> dict[str, Any]:

@@ -8,13 +8,11 @@ member of conversation 10 who reads two days late; user 5 only creates a convers
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 from chispa import assert_approx_df_equality
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
-from pyspark.sql import types as T
 
 from jobs import storage
 from jobs.transforms import keys
@@ -28,34 +26,12 @@ from schemas.tables import (
     FACT_MESSAGE_EVENTS,
     FACT_USER_METRICS,
     MESSAGE_STATUS_EVENTS,
-    TableSpec,
 )
+from tests.frames import at, table_frame
 
-UTC = dt.UTC
 NOV_1, NOV_2, NOV_3 = 20261101, 20261102, 20261103
 PRECISION = 1e-9
 PARTICIPANTS = "date_key int, conversation_key long, user_key long"
-_DEFAULTS: dict[type, Any] = {
-    T.LongType: 0, T.IntegerType: 0, T.StringType: "", T.BooleanType: False, T.DoubleType: 0.0,
-    T.TimestampType: dt.datetime(2026, 1, 1, tzinfo=UTC),
-}
-
-
-def at(text: str | None) -> dt.datetime | None:
-    return dt.datetime.fromisoformat(text).replace(tzinfo=UTC) if text else None
-
-
-def table_frame(spark: SparkSession, spec: TableSpec, rows: list[dict[str, Any]]) -> DataFrame:
-    """Rows of a table: given columns as given, other non-null columns a neutral value."""
-
-    def value(field: T.StructField, row: dict[str, Any]) -> Any:
-        if field.name in row:
-            return row[field.name]
-        return None if field.nullable else _DEFAULTS[type(field.dataType)]
-
-    return spark.createDataFrame(
-        [tuple(value(f, row) for f in spec.schema.fields) for row in rows], spec.schema
-    )
 
 
 def message(mid: int, conversation: int, sender: int, seq: int, server: str, client: str | None,
