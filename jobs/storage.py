@@ -3,14 +3,14 @@ replaceWhere or overwrite. Tables live at `<warehouse_path>/<table_name>`."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 
 from delta.tables import DeltaTable
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from jobs.config import Config
-from schemas.tables import ALL_TABLES, DATE_PARTITION, TABLES_BY_NAME, TableSpec
+from schemas.tables import DATE_PARTITION, TABLES_BY_NAME, TableSpec
 
 TABLE_PROPERTIES = {
     "delta.enableDeletionVectors": "true",
@@ -31,10 +31,6 @@ def table_path(config: Config, name: str) -> str:
     return config.table_path(spec_of(name).name)
 
 
-def table_exists(spark: SparkSession, config: Config, name: str) -> bool:
-    return DeltaTable.isDeltaTable(spark, table_path(config, name))
-
-
 def ensure_table(spark: SparkSession, config: Config, spec: TableSpec) -> None:
     """Create the table if it is missing, then add any constraint it lacks. Idempotent."""
     path = config.table_path(spec.name)
@@ -52,11 +48,6 @@ def ensure_table(spark: SparkSession, config: Config, spec: TableSpec) -> None:
         for constraint, expression in spec.constraints.items():
             if f"delta.constraints.{constraint.lower()}" not in properties:
                 spark.sql(f"ALTER TABLE delta.`{path}` ADD CONSTRAINT {constraint} CHECK ({expression})")
-
-
-def ensure_tables(spark: SparkSession, config: Config, specs: Iterable[TableSpec] = ALL_TABLES) -> None:
-    for spec in specs:
-        ensure_table(spark, config, spec)
 
 
 def delta_table(spark: SparkSession, config: Config, name: str) -> DeltaTable:
