@@ -31,7 +31,7 @@ ensure_venv() {
   say "setting up the Python environment in .venv (first run only, about a minute)"
   [[ -x "$VENV/bin/python" ]] || "$PYTHON_BIN" -m venv "$VENV"
   "$VENV/bin/python" -m pip install --quiet --upgrade pip
-  "$VENV/bin/python" -m pip install --quiet -e "$ROOT[test]"
+  "$VENV/bin/python" -m pip install --quiet -e "$ROOT[test,bench]"
   echo "$want" > "$stamp"
 }
 
