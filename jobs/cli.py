@@ -157,19 +157,44 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"chatlake: '{args.command}' is not implemented yet", file=sys.stderr)
         return EXIT_USAGE
 
-    from jobs import warehouse
+    from jobs import run_history, warehouse
+    from jobs.concurrency import retrying_conflicts
+    from jobs.nightly import yesterday_utc
+    from jobs.progress import recording
     from jobs.session import build_session
 
+    if args.command == "nightly" and args.date is None:
+        args.date = yesterday_utc()
+        LOGGER.info("nightly: no --date given, so yesterday (UTC): %s", args.date)
     started = time.perf_counter()
     try:
         spark = build_session(config, app_name=f"chatlake-{args.command}", master=args.master)
         warehouse.prepare(spark, config)
-        job(spark, config, args)
     except Exception as error:
-        if args.verbose:
-            traceback.print_exc()
-        print(f"chatlake: {args.command} failed: {_one_line(error)}", file=sys.stderr)
-        return EXIT_FAILURE
+        return _failed(args, error)
+    run = run_history.Run(args.command, " ".join(argv if argv is not None else sys.argv[1:]), _dates_of(args))
+    with recording() as steps:
+        try:
+            retrying_conflicts(lambda: job(spark, config, args))
+        except Exception as error:
+            run_history.record(spark, config, run, steps, error=_one_line(error))
+            return _failed(args, error)
+    run_history.record(spark, config, run, steps)
     LOGGER.info("%s done in %.1fs", args.command, time.perf_counter() - started)
     logging.shutdown()
     return 0
+
+
+def _failed(args: argparse.Namespace, error: BaseException) -> int:
+    if args.verbose:
+        traceback.print_exception(error)
+    print(f"chatlake: {args.command} failed: {_one_line(error)}", file=sys.stderr)
+    return EXIT_FAILURE
+
+
+def _dates_of(args: argparse.Namespace) -> list[dt.date]:
+    """The dates a run was for: --date, --as-of, or every day from --from to --to."""
+    if getattr(args, "start", None) and getattr(args, "end", None):
+        days = (args.end - args.start).days + 1
+        return [args.start + dt.timedelta(days=n) for n in range(max(days, 0))]
+    return [d for d in (getattr(args, "date", None), getattr(args, "as_of", None)) if d is not None]

@@ -62,3 +62,74 @@ def list_files(spark: SparkSession, path: str) -> list[str]:
 def delete(spark: SparkSession, path: str) -> bool:
     fs, hadoop_path = _fs_and_path(spark, path)
     return bool(fs.delete(hadoop_path, True))
+
+
+def hadoop_path_of(spark: SparkSession, path_or_uri: str) -> Any:
+    """A Hadoop Path from a plain path or from a URI as Spark reports it (`_metadata.file_path`
+    is percent-encoded; the plain Path constructor would encode it twice)."""
+    jvm = spark.sparkContext._jvm
+    assert jvm is not None
+    if "://" in path_or_uri or path_or_uri.startswith("file:"):
+        return jvm.org.apache.hadoop.fs.Path(jvm.java.net.URI(path_or_uri))
+    return jvm.org.apache.hadoop.fs.Path(path_or_uri)
+
+
+def read_bytes(spark: SparkSession, path: str) -> bytes:
+    hadoop_path = hadoop_path_of(spark, path)
+    fs = hadoop_path.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration())
+    stream = fs.open(hadoop_path)
+    try:
+        jvm = spark.sparkContext._jvm
+        assert jvm is not None
+        return bytes(jvm.org.apache.commons.io.IOUtils.toByteArray(stream))
+    finally:
+        stream.close()
+
+
+WRITE_CHUNK_BYTES = 8 << 20
+
+
+def replace_file(spark: SparkSession, path: str, content: bytes) -> None:
+    """Write `content` beside `path` as `.<name>.rewriting`, then swap it in.
+
+    If the process dies in between, `finish_replacements` on the folder completes the swap
+    (the side file is whole once the original is gone) or drops the half-written side file.
+    """
+    target = hadoop_path_of(spark, path)
+    fs = target.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration())
+    jvm = spark.sparkContext._jvm
+    assert jvm is not None
+    side = jvm.org.apache.hadoop.fs.Path(target.getParent(), f".{target.getName()}{REWRITING_SUFFIX}")
+    stream = fs.create(side, True)
+    try:
+        for start in range(0, len(content), WRITE_CHUNK_BYTES):
+            stream.write(bytearray(content[start:start + WRITE_CHUNK_BYTES]))
+    finally:
+        stream.close()
+    fs.delete(target, False)
+    if not fs.rename(side, target):
+        raise OSError(f"could not move {side} to {target}")
+
+
+REWRITING_SUFFIX = ".rewriting"
+
+
+def finish_replacements(spark: SparkSession, folder: str) -> int:
+    """Complete or drop the side files a killed `replace_file` left in `folder`."""
+    fs, hadoop_folder = _fs_and_path(spark, folder)
+    if not fs.exists(hadoop_folder):
+        return 0
+    jvm = spark.sparkContext._jvm
+    assert jvm is not None
+    finished = 0
+    for status in fs.listStatus(hadoop_folder):
+        name = str(status.getPath().getName())
+        if not (name.startswith(".") and name.endswith(REWRITING_SUFFIX)):
+            continue
+        original = jvm.org.apache.hadoop.fs.Path(hadoop_folder, name[1:-len(REWRITING_SUFFIX)])
+        if fs.exists(original):
+            fs.delete(status.getPath(), False)
+        else:
+            fs.rename(status.getPath(), original)
+            finished += 1
+    return finished

@@ -19,10 +19,13 @@ from jobs import storage
 from jobs.config import Config
 from jobs.landing import read_landing_day
 from jobs.progress import LOGGER, step
+from jobs.tombstones import erased_user_hashes, flag_erased_users
 from jobs.transforms import events as ev
 from jobs.transforms import keys
 from jobs.transforms.parsing import parse_events
+from schemas.tables import DATE_PARTITION
 
+CLUSTER_COLUMN = "sender_user_key"
 STATUS_ARRAY_TYPE = "array<struct<user_key:bigint,status:string,ts:timestamp>>"
 MESSAGE_FIELDS = (
     "conversation_key", "sender_user_key", "message_type_key", "date_key", "time_key", "device_key",
@@ -44,30 +47,38 @@ def run_day(spark: SparkSession, config: Config, day: dt.date) -> dict[str, int]
             LOGGER.warning(
                 "landing folder %s has no .json or .json.gz files", config.landing_day_path(day.isoformat())
             )
-        parsed = (
+        tombstones = erased_user_hashes(spark, config)
+        flagged = (
             landing.lines.transform(parse_events(day, config.future_tolerance_hours))
+            .transform(flag_erased_users(config, tombstones))
             .transform(ev.with_text_features)
             .persist(StorageLevel.MEMORY_AND_DISK)
         )
-        totals = parsed.agg(
-            F.count(F.lit(1)).alias("read"), F.count("reject_reason").alias("bad")
+        totals = flagged.agg(
+            F.count(F.lit(1)).alias("read"),
+            F.count(F.when(~F.col("erased"), F.col("reject_reason"))).alias("bad"),
+            F.count_if("erased").alias("erased"),
         ).first()
-        lines_read, bad_lines = (int(totals["read"]), int(totals["bad"])) if totals else (0, 0)
+        lines_read, bad_lines, erased_lines = (
+            (int(totals["read"]), int(totals["bad"]), int(totals["erased"])) if totals else (0, 0, 0)
+        )
+        # Lines of erased users are dropped before anything is written, quarantine included.
+        parsed = flagged.where(~F.col("erased")).drop("erased")
         report.rows_in = lines_read
         report.details = {"files": len(landing.files), "corrupt_files": len(landing.corrupt_files)}
 
     with step("ingest.quarantine") as report:
         _write_quarantine(spark, config, day, parsed, landing.corrupt_files)
-        report.rows_out = bad_lines + len(landing.corrupt_files)
+        report.rows_out = report.rows_quarantined = bad_lines + len(landing.corrupt_files)
 
     with step("ingest.dedup") as report:
         valid = ev.with_event_keys(ev.first_per_event(parsed.where(F.col("reject_reason").isNull())))
         accepted = _not_seen_before(spark, config, day, valid).persist(StorageLevel.MEMORY_AND_DISK)
         accepted_count = accepted.count()
-        duplicates = lines_read - bad_lines - accepted_count
-        report.rows_in, report.rows_out = lines_read - bad_lines, accepted_count
+        duplicates = lines_read - erased_lines - bad_lines - accepted_count
+        report.rows_in, report.rows_out = lines_read - erased_lines - bad_lines, accepted_count
         report.details = {"duplicates": duplicates}
-    parsed.unpersist()
+    flagged.unpersist()
 
     with step("ingest.dimensions") as report:
         _merge_devices(spark, config, accepted)
@@ -90,20 +101,37 @@ def run_day(spark: SparkSession, config: Config, day: dt.date) -> dict[str, int]
         report.details = {"dates": len(affected)}
     accepted.unpersist()
 
+    with step("ingest.cluster") as report:
+        report.details = {"files": _cluster_by_sender(spark, config, day)}
+
     counts = {
         "lines_read": lines_read,
         "accepted": accepted_count,
         "duplicates": duplicates,
         "quarantined": bad_lines,
+        "erased": erased_lines,
         "corrupt_files": len(landing.corrupt_files),
         "messages": messages_in,
     }
+    erased_part = f" + erased users' {erased_lines:,}" if erased_lines else ""
     LOGGER.info(
-        "ingest %s: read %s = accepted %s + duplicates %s + quarantined %s lines; %s corrupt files",
-        day, f"{lines_read:,}", f"{accepted_count:,}", f"{duplicates:,}", f"{bad_lines:,}",
+        "ingest %s: read %s = accepted %s + duplicates %s + quarantined %s%s lines; %s corrupt files",
+        day, f"{lines_read:,}", f"{accepted_count:,}", f"{duplicates:,}", f"{bad_lines:,}", erased_part,
         len(landing.corrupt_files),
     )
     return counts
+
+
+def _cluster_by_sender(spark: SparkSession, config: Config, day: dt.date) -> int:
+    """Sort the day's message partition by sender (Z-order on one column), so that each file
+    covers a narrow range of `sender_user_key` and an erasure skips the others by their
+    statistics. Late messages of earlier dates land in small files that stay unsorted."""
+    path = storage.table_path(config, "fact_message_events")
+    date_key = int(day.strftime("%Y%m%d"))
+    metrics = spark.sql(
+        f"OPTIMIZE delta.`{path}` WHERE {DATE_PARTITION} = {date_key} ZORDER BY ({CLUSTER_COLUMN})"
+    ).first()
+    return int(metrics["metrics"]["numFilesAdded"]) if metrics else 0
 
 
 def _write_quarantine(

@@ -7,6 +7,7 @@ progress bar and stay out of a report's stdout.
 from __future__ import annotations
 
 import logging
+import os
 import sys
 import time
 from collections.abc import Iterator
@@ -34,6 +35,7 @@ class StepReport:
     name: str
     rows_in: int | None = None
     rows_out: int | None = None
+    rows_quarantined: int | None = None
     details: dict[str, int | float | str] = field(default_factory=dict)
     seconds: float = 0.0
 
@@ -49,6 +51,42 @@ class StepReport:
         return "  ".join(parts)
 
 
+_recordings: list[list[StepReport]] = []
+
+
+@contextmanager
+def recording() -> Iterator[list[StepReport]]:
+    """Collect the reports of every step that ends inside the block (for the run history)."""
+    reports: list[StepReport] = []
+    _recordings.append(reports)
+    try:
+        yield reports
+    finally:
+        _recordings.remove(reports)
+
+
+# Fault injection for the crash tests: `CHATLAKE_CRASH_AFTER_STEP=ingest.dimensions` stops the
+# run right after that step's writes, as a kill would; with `CHATLAKE_CRASH_MODE=exit` the
+# process itself dies (exit code 137, no clean-up), otherwise `InjectedCrash` is raised.
+CRASH_AFTER_STEP_ENV = "CHATLAKE_CRASH_AFTER_STEP"
+CRASH_MODE_ENV = "CHATLAKE_CRASH_MODE"
+KILLED_EXIT_CODE = 137
+
+
+class InjectedCrash(BaseException):
+    """A simulated kill; a BaseException so that no `except Exception` of ours can swallow it."""
+
+
+def _crash_if_asked(name: str) -> None:
+    if os.environ.get(CRASH_AFTER_STEP_ENV) != name:
+        return
+    LOGGER.warning("injected crash after step %s", name)
+    if os.environ.get(CRASH_MODE_ENV) == "exit":
+        logging.shutdown()
+        os._exit(KILLED_EXIT_CODE)
+    raise InjectedCrash(name)
+
+
 @contextmanager
 def step(name: str) -> Iterator[StepReport]:
     """Time a step and log one line for it when it ends (also when it fails)."""
@@ -59,3 +97,6 @@ def step(name: str) -> Iterator[StepReport]:
     finally:
         report.seconds = time.perf_counter() - started
         LOGGER.info(report.line())
+        for reports in _recordings:
+            reports.append(report)
+    _crash_if_asked(name)

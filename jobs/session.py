@@ -32,6 +32,11 @@ BASE_SETTINGS = {
     "spark.databricks.delta.schema.autoMerge.enabled": "false",
     # `purge` may vacuum below 7 days only when the config says so; it checks that itself.
     "spark.databricks.delta.retentionDurationCheck.enabled": "false",
+    # VACUUM would otherwise add two commits per table, each a log entry `purge` must then drop.
+    "spark.databricks.delta.vacuum.logging.enabled": "false",
+    # Files of a day's messages, sorted by sender (ingest's Z-order), small enough that the
+    # statistics of most of them rule a given user out: an erasure then touches few files.
+    "spark.databricks.delta.optimize.maxFileSize": str(32 << 20),
 }
 
 

@@ -20,6 +20,13 @@ TABLE_PROPERTIES = {
 }
 
 
+def history_properties(config: Config) -> dict[str, str]:
+    """How long Delta keeps removed files and log entries: `purge_retain_hours` of the config,
+    so that time travel reaches exactly as far back as a purge allows."""
+    interval = f"interval {config.purge_retain_hours} hours"
+    return {"delta.deletedFileRetentionDuration": interval, "delta.logRetentionDuration": interval}
+
+
 def spec_of(name: str) -> TableSpec:
     try:
         return TABLES_BY_NAME[name]
@@ -39,7 +46,7 @@ def ensure_table(spark: SparkSession, config: Config, spec: TableSpec) -> None:
         builder = builder.comment(spec.description)
     if spec.partition_by:
         builder = builder.partitionedBy(*spec.partition_by)
-    for key, value in TABLE_PROPERTIES.items():
+    for key, value in {**TABLE_PROPERTIES, **history_properties(config)}.items():
         builder = builder.property(key, value)
     builder.execute()
     if spec.constraints:

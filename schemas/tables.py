@@ -412,6 +412,56 @@ INGESTED_EVENTS = TableSpec(
     description="every accepted event once: duplicates across landing days are dropped against it",
 )
 
+ERASURE_LOG = TableSpec(
+    "erasure_log",
+    T.StructType(
+        [
+            _c("request_id", STRING, NOT_NULL),
+            _c("requested_at", TS, NOT_NULL, "when delete-users ran"),
+            _c("user_id_hashes", T.ArrayType(STRING), NOT_NULL,
+               "sha-256 of the erasure key and each requested user id; never the id itself"),
+            _c("unknown_user_id_hashes", T.ArrayType(STRING), NOT_NULL,
+               "the requested ids no table or landing file knew"),
+            _c("rows_removed", T.MapType(STRING, BIGINT), NOT_NULL,
+               "per table: rows deleted (or, for shared rows, stripped of the user's keys)"),
+            _c("landing_lines_removed", BIGINT, NOT_NULL),
+            _c("landing_files_rewritten", INT, NOT_NULL),
+            _c("nothing_left", BOOL, NOT_NULL, "true when a rerun found nothing to delete"),
+        ]
+    ),
+    description="one row per delete-users request; holds no raw user id",
+)
+
+STEP_FIGURES = T.StructType(
+    [
+        T.StructField("step", STRING),
+        T.StructField("seconds", DOUBLE),
+        T.StructField("rows_read", BIGINT),
+        T.StructField("rows_written", BIGINT),
+        T.StructField("rows_quarantined", BIGINT),
+    ]
+)
+
+PIPELINE_RUNS = TableSpec(
+    "pipeline_runs",
+    T.StructType(
+        [
+            _c("run_id", STRING, NOT_NULL),
+            _c("command", STRING, NOT_NULL),
+            _c("arguments", STRING, NOT_NULL, "the command line after the command"),
+            _c("dates", T.ArrayType(DATE), NOT_NULL, "the landing / as-of dates the run was for"),
+            _c("started_at", TS, NOT_NULL),
+            _c("finished_at", TS),
+            _c("status", STRING, NOT_NULL, "succeeded or failed"),
+            _c("steps", T.ArrayType(STEP_FIGURES), NOT_NULL),
+            _c("error_message", STRING, comment="the one-line reason of a failure"),
+            _c("spark_master", STRING),
+        ]
+    ),
+    constraints={"known_status": "status IN ('succeeded', 'failed')"},
+    description="one row per chatlake command run",
+)
+
 ALL_TABLES: tuple[TableSpec, ...] = (
     FACT_MESSAGE_EVENTS,
     FACT_MESSAGE_DERIVED_TOPICS,
@@ -433,5 +483,7 @@ ALL_TABLES: tuple[TableSpec, ...] = (
     MEMBERSHIP_EVENTS,
     INGEST_AFFECTED_DATES,
     INGESTED_EVENTS,
+    ERASURE_LOG,
+    PIPELINE_RUNS,
 )
 TABLES_BY_NAME = {spec.name: spec for spec in ALL_TABLES}

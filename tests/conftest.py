@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -58,8 +59,32 @@ def spark() -> Iterator[SparkSession]:
 
 @pytest.fixture()
 def config(tmp_path: Path) -> Config:
-    """A fresh landing zone and warehouse per test."""
+    """A fresh landing zone and warehouse per test (the warehouse not created yet)."""
     return make_config(tmp_path)
+
+
+@pytest.fixture(scope="session")
+def warehouse_template(spark: SparkSession, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An empty, prepared warehouse, made once: creating every table costs tens of seconds of
+    Delta commits, copying the folder a few milliseconds. Tests of creation itself
+    (test_tables.py) do not use it."""
+    from jobs import warehouse
+
+    config = make_config(tmp_path_factory.mktemp("template"))
+    warehouse.prepare(spark, config)
+    return Path(config.warehouse_path)
+
+
+def install_warehouse(template: Path, config: Config) -> Config:
+    """Give `config` a copy of the prepared empty warehouse; returns `config`."""
+    shutil.copytree(template, config.warehouse_path)
+    return config
+
+
+@pytest.fixture()
+def prepared(config: Config, warehouse_template: Path) -> Config:
+    """`config` with an empty warehouse whose tables all exist."""
+    return install_warehouse(warehouse_template, config)
 
 
 EXAMPLE_DAYS = ("2026-11-01", "2026-11-02", "2026-11-03", "2026-11-04")

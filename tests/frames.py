@@ -34,3 +34,25 @@ def table_frame(
         return None if field.nullable else defaults[type(field.dataType)]
 
     return spark.createDataFrame([tuple(value(f, row) for f in spec.schema.fields) for row in rows], spec.schema)
+
+
+# Columns that record when a run happened (and the prevalence, which the contract lets move).
+RUN_TIME_COLUMNS = ("processed_timestamp", "topic_prevalence")
+# Logs of runs, not results: a crashed or repeated run leaves its own trace there by design.
+RUN_LOGS = ("pipeline_runs", "erasure_log")
+
+
+def table_rows(spark: SparkSession, config: Any) -> dict[str, list[tuple]]:
+    """Every result table's rows, sorted, without run-time columns: equal dicts mean equal
+    warehouses as far as a user can tell."""
+    from jobs import storage
+    from schemas.tables import ALL_TABLES
+
+    tables = {}
+    for spec in ALL_TABLES:
+        if spec.name in RUN_LOGS:
+            continue
+        frame = storage.read(spark, config, spec.name)
+        frame = frame.drop(*[c for c in RUN_TIME_COLUMNS if c in frame.columns])
+        tables[spec.name] = sorted(map(tuple, frame.collect()), key=repr)
+    return tables

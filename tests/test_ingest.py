@@ -11,7 +11,7 @@ from chispa import assert_df_equality
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from jobs import ingest, storage, warehouse
+from jobs import ingest, storage
 from jobs.config import Config
 from tests.conftest import EXAMPLES
 
@@ -138,8 +138,8 @@ def status(event_id: str, ts: str, user: str, message_id: str, value: str) -> di
     return event(event_id, "message_status", ts, user, message_id=message_id, conversation_id="c1", status=value)
 
 
-def test_late_status_waits_for_its_message_and_duplicates_across_days(spark: SparkSession, config: Config) -> None:
-    warehouse.prepare(spark, config)
+def test_late_status_waits_for_its_message_and_duplicates_across_days(spark: SparkSession, prepared: Config) -> None:
+    config = prepared
     write_landing(config, "2026-11-01", [
         status("e1", "2026-11-01T10:00:05Z", "u2", "m1", "read"),
         status("e2", "2026-11-01T10:00:06Z", "u1", "m1", "read"),  # the sender's own: ignored
@@ -162,8 +162,8 @@ def test_late_status_waits_for_its_message_and_duplicates_across_days(spark: Spa
     assert storage.read(spark, config, "fact_message_events").collect() == before
 
 
-def test_retry_keeps_the_earliest_even_when_it_lands_later(spark: SparkSession, config: Config) -> None:
-    warehouse.prepare(spark, config)
+def test_retry_keeps_the_earliest_even_when_it_lands_later(spark: SparkSession, prepared: Config) -> None:
+    config = prepared
     write_landing(config, "2026-11-01", [message("e2", "2026-11-01T10:00:09Z", "u1", "m1")])
     write_landing(config, "2026-11-02", [message("e1", "2026-11-01T10:00:01Z", "u1", "m1")])
     ingest.run_day(spark, config, dt.date(2026, 11, 1))
@@ -172,15 +172,15 @@ def test_retry_keeps_the_earliest_even_when_it_lands_later(spark: SparkSession, 
     assert rows.collect() == [("e1", dt.datetime(2026, 11, 1, 10, 0, 1))]
 
 
-def test_missing_landing_folder_is_a_zero_row_run(spark: SparkSession, config: Config) -> None:
-    warehouse.prepare(spark, config)
+def test_missing_landing_folder_is_a_zero_row_run(spark: SparkSession, prepared: Config) -> None:
+    config = prepared
     counts = ingest.run_day(spark, config, dt.date(2026, 11, 9))
     assert counts == {"lines_read": 0, "accepted": 0, "duplicates": 0, "quarantined": 0,
                       "corrupt_files": 0, "messages": 0}
 
 
-def test_corrupt_gzip_is_quarantined_whole(spark: SparkSession, config: Config) -> None:
-    warehouse.prepare(spark, config)
+def test_corrupt_gzip_is_quarantined_whole(spark: SparkSession, prepared: Config) -> None:
+    config = prepared
     folder = Path(config.landing_day_path("2026-11-01"))
     folder.mkdir(parents=True)
     good = gzip.compress(((json.dumps(message("e1", "2026-11-01T10:00:00Z", "u1", "m1")) + "\n") * 50).encode())

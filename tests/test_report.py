@@ -119,6 +119,23 @@ def test_delivery_performance(spark: SparkSession, warehouse: Config) -> None:
     assert_approx_df_equality(result, expected, 1e-9, ignore_nullable=True)
 
 
+# Joins between two facts or two derived sets, not with a dimension, may shuffle.
+SHUFFLED_JOINS_ALLOWED = {"top_topics": 1, "top_topics_weighted": 1, "wau_mau_stickiness": 1}
+
+
+def test_dimension_joins_are_broadcast(spark: SparkSession, warehouse: Config) -> None:
+    """Every report joins its small dimensions by broadcast, even with automatic broadcasting
+    switched off: the hints decide, not the size estimate."""
+    spark.conf.set("spark.sql.autoBroadcastJoinThreshold", "-1")
+    try:
+        for name, frame in reports(spark, warehouse, NOV_2, 2).items():
+            plan = frame._jdf.queryExecution().executedPlan().toString()
+            assert plan.count("BroadcastHashJoin") >= 1, (name, plan)
+            assert plan.count("SortMergeJoin") <= SHUFFLED_JOINS_ALLOWED.get(name, 0), (name, plan)
+    finally:
+        spark.conf.unset("spark.sql.autoBroadcastJoinThreshold")
+
+
 def test_top_topics(spark: SparkSession, warehouse: Config) -> None:
     result = reports(spark, warehouse, NOV_2, 2)["top_topics"]
     expected = spark.createDataFrame(

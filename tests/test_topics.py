@@ -16,10 +16,10 @@ from chispa import assert_df_equality
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from jobs import ingest, storage, topics, warehouse
+from jobs import ingest, storage, topics
 from jobs.config import Config
 from jobs.transforms import keys, text, topic_scoring
-from tests.conftest import REPO, make_config
+from tests.conftest import REPO, install_warehouse, make_config
 
 DAY = dt.date(2026, 11, 1)
 DATE_KEY = 20261101
@@ -263,11 +263,10 @@ def _assignments(spark: SparkSession, config: Config) -> DataFrame:
 
 
 @pytest.fixture()
-def ingested(spark: SparkSession, tmp_path: Path) -> Config:
+def ingested(spark: SparkSession, tmp_path: Path, warehouse_template: Path) -> Config:
     # every message sampled, so the expected rows do not depend on the hash
-    config = make_config(tmp_path, topics={"sample_rate": 1.0})
+    config = install_warehouse(warehouse_template, make_config(tmp_path, topics={"sample_rate": 1.0}))
     _write_landing(config)
-    warehouse.prepare(spark, config)
     ingest.run_day(spark, config, DAY)
     return config
 

@@ -1,6 +1,6 @@
 -- Daily active messengers: users who sent at least one message, per date.
 -- Parameters: :start_date, :end_date (DATE, inclusive).
-SELECT
+SELECT /*+ BROADCAST(d) */
     d.full_date                  AS date,
     COUNT(DISTINCT f.user_key)   AS daily_active_messengers
 FROM fact_user_metrics f

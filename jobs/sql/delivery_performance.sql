@@ -4,7 +4,7 @@
 -- mean and p95 (linear interpolation) are over those with a message_timestamp.
 -- Parameters: :start_date, :end_date (DATE, inclusive).
 WITH latencies AS (
-    SELECT
+    SELECT /*+ BROADCAST(v), BROADCAST(d) */
         d.full_date,
         v.device_type,
         v.network_type,

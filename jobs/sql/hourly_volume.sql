@@ -1,7 +1,7 @@
 -- Message volume per date and UTC hour of server receipt, with distinct senders and
 -- conversations; hours without messages are absent.
 -- Parameters: :start_date, :end_date (DATE, inclusive).
-SELECT
+SELECT /*+ BROADCAST(d), BROADCAST(t) */
     d.full_date                          AS date,
     t.hour                               AS hour_utc,
     COUNT(*)                             AS message_count,

@@ -1,7 +1,7 @@
 -- The 20 topics with most confident assignments (confidence >= 0.7) among the messages of
 -- the date range. Counts are of sampled messages, not estimates (see topic_prevalence).
 -- Parameters: :start_date, :end_date (DATE, inclusive).
-SELECT
+SELECT /*+ BROADCAST(t), BROADCAST(d) */
     t.topic_name,
     t.topic_category,
     COUNT(*)                             AS message_count,

@@ -35,7 +35,7 @@ estimates AS (
     FROM confident
     GROUP BY topic_key
 )
-SELECT
+SELECT /*+ BROADCAST(t) */
     t.topic_name,
     t.topic_category,
     e.sampled_messages,

@@ -2,7 +2,7 @@
 -- messengers, and DAU/MAU and WAU/MAU. A messenger is a user with messages_sent > 0.
 -- Parameters: :start_date, :end_date (DATE, inclusive).
 WITH active AS (
-    SELECT DISTINCT d.full_date, f.user_key
+    SELECT /*+ BROADCAST(d) */ DISTINCT d.full_date, f.user_key
     FROM fact_user_metrics f
     JOIN dim_dates d
         ON f.date_key = d.date_key

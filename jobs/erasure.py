@@ -1,0 +1,321 @@
+"""`delete-users --user-ids U1,U2` (or `--requests FILE`): erase users everywhere, in one run.
+
+What goes: the users' messages and their topic rows, their participations and membership
+events, their user metrics, the statuses they reported (delivered and read receipts), their
+pending statuses, their quarantine rows, their `dim_users` row, device profiles only their
+messages used, and every landing line whose `user_id` is theirs. What stays, stripped of
+their keys: other users' replies to their messages (`replied_to_message_id` becomes null),
+other users' receipts of their messages (the message key is replaced by a keyed hash, so
+`read_receipts_sent` keeps its count), conversations they created (`creator_user_key` and
+`created_event_id` become null). Conversation metrics name no user and keep their counts.
+
+Every delete is a Delta MERGE against a broadcast table of the requested keys; the keys are
+also spelled out as a literal IN list so that Delta skips files whose statistics cannot hold
+them. With deletion vectors the rows are only marked: `purge` makes it physical.
+
+Order matters for a crash: references to the users' messages are fixed while those messages
+still exist, and the messages go last, so a rerun finds whatever is left and finishes it.
+The request is logged in `erasure_log` (keyed hashes, never ids) once everything is gone.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from delta.tables import DeltaTable
+from pyspark import StorageLevel
+from pyspark.sql import Column, DataFrame, SparkSession
+from pyspark.sql import functions as F
+
+from jobs import filesystem, landing_erasure, storage
+from jobs.config import Config
+from jobs.progress import LOGGER, step
+from jobs.tombstones import user_id_hash
+from jobs.transforms import keys
+
+# Above this many keys the literal IN list stops paying for itself in planning time.
+MAX_LITERAL_KEYS = 1_000
+ERASED_MESSAGE_DOMAIN = "erased_message"
+
+
+@dataclass
+class ErasureResult:
+    request_id: str
+    requested: int
+    unknown_user_ids: list[str]
+    rows_removed: dict[str, int] = field(default_factory=dict)
+    # per table: (files the delete changed, files the table had)
+    files_touched: dict[str, tuple[int, int]] = field(default_factory=dict)
+    landing_lines_removed: int = 0
+    landing_files_rewritten: int = 0
+
+    @property
+    def nothing_left(self) -> bool:
+        return not any(self.rows_removed.values()) and not self.landing_lines_removed
+
+
+def read_requests(spark: SparkSession, path: str) -> list[str]:
+    """One user id per line; blank lines and `#` comments are skipped."""
+    text = filesystem.read_text(spark, path)
+    if text is None:
+        raise FileNotFoundError(f"no erasure request file at {path}")
+    return [line.strip() for line in text.splitlines() if line.strip() and not line.lstrip().startswith("#")]
+
+
+def run(spark: SparkSession, config: Config, args: Any) -> None:
+    user_ids = args.user_ids if args.user_ids else read_requests(spark, args.requests)
+    if not user_ids:
+        raise ValueError(f"{args.requests} names no user id")
+    erase_users(spark, config, user_ids)
+
+
+def erase_users(spark: SparkSession, config: Config, user_ids: Sequence[str]) -> ErasureResult:
+    ids = sorted(set(user_ids))
+    requested = spark.createDataFrame([(i,) for i in ids], "user_id string").select(
+        "user_id",
+        keys.surrogate_key(keys.USER, "user_id").alias("user_key"),
+        user_id_hash(config, F.col("user_id")).alias("user_id_hash"),
+    )
+    requested_rows = requested.collect()
+    user_keys = [int(r["user_key"]) for r in requested_rows]
+    erasure = _Erasure(spark, config, F.broadcast(requested.select("user_key", "user_id")), user_keys)
+    result = ErasureResult(request_id=str(uuid.uuid4()), requested=len(ids), unknown_user_ids=[])
+
+    with step("erasure.references") as report:
+        known_ids = erasure.known_user_ids(ids)
+        their_messages = erasure.their_messages()
+        result.rows_removed["fact_message_events.replies"] = erasure.detach_replies(their_messages)
+        result.rows_removed["message_status_events.receipts_of_their_messages"] = erasure.mask_receipts(
+            their_messages
+        )
+        result.rows_removed["dim_conversations.created_by"] = erasure.forget_creators()
+        report.rows_in = len(ids)
+
+    with step("erasure.tables") as report:
+        for table, column in (
+            ("message_status_events", "user_key"),
+            ("pending_message_status", "user_key"),
+            ("membership_events", "user_key"),
+            ("dim_conversation_participants", "user_key"),
+            ("fact_message_derived_topics", "sender_user_key"),
+            ("fact_user_metrics", "user_key"),
+        ):
+            result.rows_removed[table] = erasure.delete_by_key(table, column)
+        erasure.recount_participants()
+        result.rows_removed["dim_devices"] = erasure.delete_orphan_devices(their_messages)
+        result.rows_removed["fact_message_events"] = erasure.delete_by_key("fact_message_events", "sender_user_key")
+        result.rows_removed["quarantine"] = erasure.delete_quarantine_rows()
+        result.rows_removed["dim_users"] = erasure.delete_by_key("dim_users", "user_key")
+        their_messages.unpersist()
+        result.files_touched = dict(erasure.files_touched)
+        report.rows_out = sum(result.rows_removed.values())
+        touched = result.files_touched.get("fact_message_events", (0, 0))
+        report.details = {"fact_files_touched": f"{touched[0]} of {touched[1]}"}
+
+    with step("erasure.landing") as report:
+        landing = landing_erasure.remove_user_lines(spark, config, ids)
+        result.landing_lines_removed = landing.lines_removed
+        result.landing_files_rewritten = landing.files_rewritten
+        known_ids |= landing.user_ids_found
+        report.rows_out = landing.lines_removed
+        report.details = {"files_rewritten": landing.files_rewritten}
+
+    result.unknown_user_ids = [i for i in ids if i not in known_ids]
+    _log_request(spark, config, result, requested, set(result.unknown_user_ids))
+    _say(result)
+    return result
+
+
+class _Erasure:
+    """The statements of one request, sharing the broadcast keys."""
+
+    def __init__(self, spark: SparkSession, config: Config, requested: DataFrame, user_keys: list[int]) -> None:
+        self.spark = spark
+        self.config = config
+        self.requested = requested
+        self.user_keys = user_keys
+        self.files_touched: dict[str, tuple[int, int]] = {}
+
+    def _in_keys(self, column: str) -> str:
+        """A literal IN list for data skipping, or TRUE when there are too many keys for it."""
+        if len(self.user_keys) > MAX_LITERAL_KEYS:
+            return "TRUE"
+        return f"{column} IN ({', '.join(str(k) for k in self.user_keys)})"
+
+    def _table(self, name: str) -> DeltaTable:
+        return storage.delta_table(self.spark, self.config, name)
+
+    def _last_metric(self, name: str, metric: str) -> int:
+        history = self._table(name).history(1).select("operation", "operationMetrics").first()
+        if history is None or history["operation"] not in {"MERGE", "DELETE", "UPDATE"}:
+            return 0
+        return int((history["operationMetrics"] or {}).get(metric, 0))
+
+    def known_user_ids(self, ids: list[str]) -> set[str]:
+        users = storage.read(self.spark, self.config, "dim_users").where(F.col("user_id").isin(ids))
+        quarantined = storage.read(self.spark, self.config, "quarantine").where(F.col("user_id").isin(ids))
+        senders = (
+            storage.read(self.spark, self.config, "fact_message_events")
+            .where(F.expr(self._in_keys("sender_user_key")))
+            .join(self.requested, on=F.col("sender_user_key") == F.col("user_key"), how="inner")
+        )
+        found = users.select("user_id").union(quarantined.select("user_id")).union(senders.select("user_id"))
+        return {r["user_id"] for r in found.distinct().collect()}
+
+    def their_messages(self) -> DataFrame:
+        """Keys, dates and devices of the users' messages, held apart from the table they are
+        about to be deleted from."""
+        messages = (
+            storage.read(self.spark, self.config, "fact_message_events")
+            .where(F.expr(self._in_keys("sender_user_key")))
+            .join(self.requested.select(F.col("user_key").alias("sender_user_key")), on="sender_user_key",
+                  how="left_semi")
+            .select("message_event_id", "date_key", "device_key", "conversation_key")
+        )
+        return messages.persist(StorageLevel.MEMORY_AND_DISK)
+
+    def detach_replies(self, their_messages: DataFrame) -> int:
+        replied = their_messages.select(F.col("message_event_id").alias("erased_message_id"))
+        (
+            self._table("fact_message_events").alias("t")
+            .merge(F.broadcast(replied).alias("s"), "t.replied_to_message_id = s.erased_message_id")
+            .whenMatchedUpdate(set={"replied_to_message_id": F.lit(None).cast("bigint")})
+            .execute()
+        )
+        return self._last_metric("fact_message_events", "numTargetRowsUpdated")
+
+    def mask_receipts(self, their_messages: DataFrame) -> int:
+        erased = their_messages.select(F.col("message_event_id").alias("erased_message_id"))
+        masked: Column = F.xxhash64(
+            F.lit(self.config.erasure_hash_key), F.lit(ERASED_MESSAGE_DOMAIN), F.col("t.message_event_id")
+        )
+        (
+            self._table("message_status_events").alias("t")
+            .merge(F.broadcast(erased).alias("s"), "t.message_event_id = s.erased_message_id")
+            .whenMatchedUpdate(set={"message_event_id": masked})
+            .execute()
+        )
+        return self._last_metric("message_status_events", "numTargetRowsUpdated")
+
+    def forget_creators(self) -> int:
+        (
+            self._table("dim_conversations").alias("t")
+            .merge(
+                self.requested.select(F.col("user_key").alias("creator_key")).alias("s"),
+                f"t.creator_user_key = s.creator_key AND {self._in_keys('t.creator_user_key')}",
+            )
+            .whenMatchedUpdate(
+                set={"creator_user_key": F.lit(None).cast("bigint"), "created_event_id": F.lit(None).cast("string")}
+            )
+            .execute()
+        )
+        return self._last_metric("dim_conversations", "numTargetRowsUpdated")
+
+    def delete_by_key(self, name: str, column: str) -> int:
+        detail = self._table(name).detail().select("numFiles").first()
+        files_before = int(detail["numFiles"]) if detail else 0
+        (
+            self._table(name).alias("t")
+            .merge(
+                self.requested.select(F.col("user_key").alias("erased_key")).alias("s"),
+                f"t.{column} = s.erased_key AND {self._in_keys(f't.{column}')}",
+            )
+            .whenMatchedDelete()
+            .execute()
+        )
+        self.files_touched[name] = (
+            self._last_metric(name, "numTargetDeletionVectorsAdded")
+            + self._last_metric(name, "numTargetDeletionVectorsUpdated")
+            + self._last_metric(name, "numTargetFilesRemoved"),
+            files_before,
+        )
+        return self._last_metric(name, "numTargetRowsDeleted")
+
+    def recount_participants(self) -> None:
+        """`participant_count` from the spells left, as ingest keeps it."""
+        memberships = storage.read(self.spark, self.config, "dim_conversation_participants")
+        dims = self._table("dim_conversations")
+        current = (
+            memberships.where(F.col("left_timestamp").isNull())
+            .groupBy("conversation_key")
+            .agg(F.countDistinct("user_key").cast("int").alias("participant_count"))
+        )
+        (
+            dims.alias("t")
+            .merge(current.alias("s"), "t.conversation_key = s.conversation_key")
+            .whenMatchedUpdate(condition="t.participant_count <> s.participant_count",
+                               set={"participant_count": "s.participant_count"})
+            .execute()
+        )
+
+    def delete_orphan_devices(self, their_messages: DataFrame) -> int:
+        """Device profiles that only the erased users' messages point at."""
+        remaining = (
+            storage.read(self.spark, self.config, "fact_message_events")
+            .join(their_messages.select("message_event_id"), on="message_event_id", how="left_anti")
+            .select("device_key")
+        )
+        orphans = (
+            their_messages.where(F.col("device_key").isNotNull())
+            .select("device_key")
+            .distinct()
+            .join(remaining, on="device_key", how="left_anti")
+        )
+        (
+            self._table("dim_devices").alias("t")
+            .merge(F.broadcast(orphans).alias("s"), "t.device_key = s.device_key")
+            .whenMatchedDelete()
+            .execute()
+        )
+        return self._last_metric("dim_devices", "numTargetRowsDeleted")
+
+    def delete_quarantine_rows(self) -> int:
+        (
+            self._table("quarantine").alias("t")
+            .merge(
+                self.requested.select(F.col("user_id").alias("erased_id")).alias("s"),
+                "t.user_id = s.erased_id",
+            )
+            .whenMatchedDelete()
+            .execute()
+        )
+        return self._last_metric("quarantine", "numTargetRowsDeleted")
+
+
+def _log_request(
+    spark: SparkSession, config: Config, result: ErasureResult, requested: DataFrame, unknown: set[str]
+) -> None:
+    hashes = requested.select("user_id", "user_id_hash").collect()
+    row = (
+        result.request_id,
+        dt.datetime.now(dt.UTC).replace(tzinfo=None),
+        sorted(r["user_id_hash"] for r in hashes),
+        sorted(r["user_id_hash"] for r in hashes if r["user_id"] in unknown),
+        {k: int(v) for k, v in sorted(result.rows_removed.items())},
+        result.landing_lines_removed,
+        result.landing_files_rewritten,
+        result.nothing_left,
+    )
+    storage.append(
+        spark.createDataFrame([row], storage.spec_of("erasure_log").schema), config, "erasure_log"
+    )
+
+
+def _say(result: ErasureResult) -> None:
+    removed = ", ".join(f"{table} {count:,}" for table, count in sorted(result.rows_removed.items()) if count)
+    LOGGER.info(
+        "delete-users: request %s for %d user(s): %s; landing: %s lines in %s files",
+        result.request_id, result.requested, removed or "no rows left to delete",
+        f"{result.landing_lines_removed:,}", result.landing_files_rewritten,
+    )
+    if result.unknown_user_ids:
+        LOGGER.warning(
+            "delete-users: %d requested user id(s) found nowhere (never seen, or already erased): %s",
+            len(result.unknown_user_ids), ", ".join(result.unknown_user_ids),
+        )
+    if result.nothing_left:
+        LOGGER.info("delete-users: nothing was left to delete")

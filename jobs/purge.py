@@ -1,0 +1,88 @@
+"""`purge`: make deletions physical in every table.
+
+Deletes with deletion vectors only mark rows; for each table, purge
+1. rewrites the files that carry deletion vectors (`REORG TABLE ... APPLY (PURGE)`),
+2. removes the files no version within the retention needs (`VACUUM ... RETAIN n HOURS`),
+3. sets the history retention from `purge_retain_hours` (`delta.deletedFileRetentionDuration`
+   and `delta.logRetentionDuration`) in a commit that writes a checkpoint,
+4. with `purge_retain_hours: 0`, also removes the log entries before the newest checkpoint.
+   Delta's own log clean-up only removes entries older than a whole day, and the old commit
+   files carry the column statistics (minimum and maximum values) of files that held the
+   deleted rows: they must go too. Time travel to any older version is then gone, and the
+   run says so.
+With a retention above zero, the deleted rows stay in files that older versions need until
+those versions are older than the retention; a purge after that removes them.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from pyspark.sql import SparkSession
+
+from jobs import filesystem, storage
+from jobs.config import Config
+from jobs.progress import LOGGER, step
+from schemas.tables import ALL_TABLES
+
+LOG_DIR = "_delta_log"
+# 00000000000000000012.json, .00000000000000000012.json.crc, ...checkpoint.parquet, ...crc
+PARALLEL_TABLES = 4
+VERSIONED_LOG_FILE = re.compile(r"^\.?(\d{20})\.")
+
+
+def run(spark: SparkSession, config: Config, args: Any) -> None:
+    del args
+    purge(spark, config)
+
+
+def purge(spark: SparkSession, config: Config) -> dict[str, int]:
+    hours = config.purge_retain_hours
+    if hours == 0:
+        LOGGER.warning(
+            "purge: purge_retain_hours is 0: every older version of every table is removed now; "
+            "time travel to versions before this purge is gone"
+        )
+    # The tables are independent and each statement is mostly metadata work, so a few run at once.
+    with ThreadPoolExecutor(max_workers=PARALLEL_TABLES) as pool:
+        removed = dict(pool.map(lambda spec: (spec.name, _purge_table(spark, config, spec.name)), ALL_TABLES))
+    LOGGER.info("purge: %d tables purged with %d hours of history kept", len(ALL_TABLES), hours)
+    return removed
+
+
+def _purge_table(spark: SparkSession, config: Config, name: str) -> int:
+    """Returns how many log files went (0 unless the retention is 0)."""
+    hours = config.purge_retain_hours
+    path = config.table_path(name)
+    with step(f"purge.{name}") as report:
+        spark.sql(f"REORG TABLE delta.`{path}` APPLY (PURGE)")
+        spark.sql(f"VACUUM delta.`{path}` RETAIN {hours} HOURS")
+        # Setting the retention also commits, and with an interval of 1 that commit writes a
+        # checkpoint of the purged state: from it on, no older log entry is needed.
+        properties = {**storage.history_properties(config), "delta.checkpointInterval": "1"}
+        assignments = ", ".join(f"'{k}' = '{v}'" for k, v in properties.items())
+        spark.sql(f"ALTER TABLE delta.`{path}` SET TBLPROPERTIES ({assignments})")
+        spark.sql(f"ALTER TABLE delta.`{path}` UNSET TBLPROPERTIES ('delta.checkpointInterval')")
+        dropped = _drop_log_before_checkpoint(spark, path) if hours == 0 else 0
+        report.details = {"log_files_dropped": dropped}
+    return dropped
+
+
+def _drop_log_before_checkpoint(spark: SparkSession, table_path: str) -> int:
+    """Delete commit, checksum and checkpoint files of versions before the newest checkpoint:
+    the checkpoint alone describes the table from there on."""
+    log = f"{table_path.rstrip('/')}/{LOG_DIR}"
+    pointer = filesystem.read_text(spark, f"{log}/_last_checkpoint")
+    if pointer is None:
+        return 0
+    checkpoint_version = int(json.loads(pointer)["version"])
+    dropped = 0
+    for path in filesystem.list_files(spark, log):
+        match = VERSIONED_LOG_FILE.match(path.rsplit("/", 1)[-1])
+        if match and int(match.group(1)) < checkpoint_version:
+            filesystem.delete(spark, path)
+            dropped += 1
+    return dropped
