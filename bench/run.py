@@ -66,6 +66,7 @@ TARGET_SIZE = 1_000_000  # runs below this are smoke runs, not the target figure
 TARGET_FLOOR_RATIO = 3.0
 FLOOR_TARGET_SIZE = 5_000_000  # the size the floor target is set for
 TARGET_GROWTH = 5.5
+GROWTH_FACTOR = 5  # the growth target is for 5x the data
 TARGET_ERASURE_RATIO = 1.5
 HEAVY_USERS = 50
 MANY_USERS = 100
@@ -386,6 +387,9 @@ class SizeBench:
         print(f"{stamp} bench n={self.messages:,}: {text}", file=sys.stderr, flush=True)
 
     def spark_run(self, name: str, repeat: int, command: list[str]) -> dict[str, Any]:
+        # ./spark-submit.sh reinstalls .venv when pyproject.toml changed: do that untimed
+        subprocess.run([str(SPARK_SUBMIT), "setup"], cwd=REPO, env=_environment(),
+                       capture_output=True, check=False)
         outcome = run_process(command, self.logs / f"{name}-{repeat}.log")
         run: dict[str, Any] = {
             "repeat": repeat,
@@ -394,17 +398,17 @@ class SizeBench:
             "jvm_peak_mb": outcome.jvm_peak_mb,
             "python_peak_mb": outcome.python_peak_mb,
         }
-        done = DONE_LINE.findall(outcome.stderr)
+        # spark-submit hands the Python driver's stderr to its own stdout: read both
+        output = f"{outcome.stdout}\n{outcome.stderr}"
+        done = DONE_LINE.findall(output)
         if done:
             run["job_seconds"] = float(done[-1][1])
         if outcome.exit_code == 0:
             run["status"] = "ok"
         else:
-            last = [line for line in outcome.stderr.strip().splitlines() if line.strip()]
-            run["error"] = last[-1][:300] if last else f"exit {outcome.exit_code}"
+            run["error"] = _error_line(output, outcome.exit_code)
             run["status"] = ("not implemented"
-                             if outcome.exit_code == 2 and NOT_IMPLEMENTED in outcome.stderr
-                             else "failed")
+                             if outcome.exit_code == 2 and NOT_IMPLEMENTED in output else "failed")
         self.log(f"{name} #{repeat}: {run['status']} in {outcome.wall_seconds:.1f}s"
                  + (f" ({run['error']})" if run.get("error") else ""))
         return run
@@ -606,6 +610,14 @@ class SizeBench:
         }
 
 
+def _error_line(output: str, exit_code: int) -> str:
+    """The CLI's one-line reason (`chatlake: ...`), else the last line of output."""
+    lines = [line.strip() for line in output.splitlines() if line.strip()]
+    reasons = [line for line in lines if line.startswith("chatlake: ") and "setting up" not in line]
+    chosen = reasons[-1] if reasons else (lines[-1] if lines else f"exit {exit_code}")
+    return chosen[:300]
+
+
 def _json_tail(log: Path) -> dict[str, Any]:
     """The JSON line a bench script printed last on stdout, as run details and job seconds."""
     text = log.read_text(encoding="utf-8")
@@ -803,13 +815,15 @@ def render_growth(sizes: list[dict[str, Any]]) -> list[str]:
         label = " (smoke sizes: harness check only)" if big["kind"] == "smoke" else ""
         lines += [f"Time at {big['messages']:,} / time at {small['messages']:,} messages "
                   f"({factor:g}x the data){label}; target ≤ {TARGET_GROWTH} for 5x:", "",
-                  "| step | wall ratio | in-job ratio |", "|---|---:|---:|"]
+                  "| step | wall ratio | in-job ratio | target |", "|---|---:|---:|---|"]
         for name in STEP_ORDER:
             a, b = small["steps"].get(name, {}), big["steps"].get(name, {})
-            cells = []
-            for key in ("wall_seconds", "job_seconds"):
-                cells.append(_fmt(round(b[key] / a[key], 2), 2) if a.get(key) and b.get(key) else "—")
-            lines.append(f"| {STEP_LABELS[name]} | " + " | ".join(cells) + " |")
+            growth = {key: round(b[key] / a[key], 2) if a.get(key) and b.get(key) else None
+                      for key in ("wall_seconds", "job_seconds")}
+            verdict = (_target(growth["wall_seconds"], TARGET_GROWTH)
+                       if factor == GROWTH_FACTOR and big["kind"] == "target" else "—")
+            lines.append(f"| {STEP_LABELS[name]} | {_fmt(growth['wall_seconds'], 2)} | "
+                         f"{_fmt(growth['job_seconds'], 2)} | {verdict} |")
         lines.append("")
     return lines
 
