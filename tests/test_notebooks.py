@@ -99,18 +99,20 @@ def printed(code_cell: nbformat.NotebookNode) -> str:
 def shown_tables(text: str) -> list[list[dict[str, str]]]:
     """The tables DataFrame.show() printed, as rows of column -> cell text."""
     tables: list[list[dict[str, str]]] = []
-    header: list[str] | None = None
+    header: list[str] = []
+    borders = 0  # above the header, below it, below the rows
     for line in text.splitlines():
-        if not (line.startswith("|") and line.endswith("|")):
-            if line.startswith("+") and header is not None and tables[-1]:
-                header = None  # the closing border
-            continue
-        cells = [value.strip() for value in line[1:-1].split("|")]
-        if header is None:
-            header = cells
-            tables.append([])
-        else:
-            tables[-1].append(dict(zip(header, cells, strict=True)))
+        if line.startswith("+-"):
+            borders = (borders + 1) % 3
+            if borders == 0:
+                header = []
+        elif line.startswith("|") and line.endswith("|"):
+            cells = [value.strip() for value in line[1:-1].split("|")]
+            if not header:
+                header = cells
+                tables.append([])
+            else:
+                tables[-1].append(dict(zip(header, cells, strict=True)))
     return tables
 
 
