@@ -276,6 +276,43 @@ def commits_since(warehouse: Path, before: dict[str, int]) -> dict[str, dict[str
     return tables
 
 
+def table_files(warehouse: Path) -> dict[str, dict[str, set[str]]]:
+    """Per table, the files on disk: data (parquet), deletion vectors, Delta log."""
+    tables: dict[str, dict[str, set[str]]] = {}
+    for log in sorted(warehouse.glob("*/_delta_log")):
+        table = log.parent
+        files: dict[str, set[str]] = {"data": set(), "dv": set(), "log": set()}
+        for path in table.rglob("*"):
+            if not path.is_file() or path.name.endswith(".crc"):
+                continue
+            relative = str(path.relative_to(table))
+            if relative.startswith("_delta_log/"):
+                files["log"].add(relative)
+            elif path.name.startswith("deletion_vector_"):
+                files["dv"].add(relative)
+            elif path.suffix == ".parquet":
+                files["data"].add(relative)
+        tables[table.name] = files
+    return tables
+
+
+def disk_changes(before: dict[str, dict[str, set[str]]],
+                 after: dict[str, dict[str, set[str]]]) -> dict[str, dict[str, int]]:
+    """Per table that changed: data files written and deleted, DV and log files deleted."""
+    changes = {}
+    for table, old in before.items():
+        new = after.get(table, {"data": set(), "dv": set(), "log": set()})
+        change = {
+            "data_files_written": len(new["data"] - old["data"]),
+            "data_files_deleted": len(old["data"] - new["data"]),
+            "dv_files_deleted": len(old["dv"] - new["dv"]),
+            "log_files_deleted": len(old["log"] - new["log"]),
+        }
+        if any(change.values()):
+            changes[table] = change
+    return changes
+
+
 # --- the bench of one size ---------------------------------------------------------------------
 
 
@@ -334,8 +371,11 @@ class SizeBench:
 
     # configs and commands
 
-    def conf(self, rate: float) -> Path:
-        path = self.root / f"bench-rate-{rate}.yaml"
+    def conf(self, rate: float, purge_hours: int | None = None) -> Path:
+        """conf/local.yaml pointed at the scratch folder; `purge_hours` for the purge step only
+        (the other steps keep the default history, so that their Delta log stays readable)."""
+        suffix = "" if purge_hours is None else f"-purge-{purge_hours}h"
+        path = self.root / f"bench-rate-{rate}{suffix}.yaml"
         if not path.exists():
             raw = yaml.safe_load(LOCAL_CONF.read_text(encoding="utf-8"))
             raw["landing_path"] = str(self.landing)
@@ -344,12 +384,13 @@ class SizeBench:
             topics["sample_rate"] = rate
             topics["keywords_file"] = str(REPO / topics.get("keywords_file", "conf/topics/keywords.yaml"))
             raw["topics"] = topics
-            raw["purge_retain_hours"] = self.args.purge_retain_hours
+            if purge_hours is not None:
+                raw["purge_retain_hours"] = purge_hours
             path.write_text(yaml.safe_dump(raw, sort_keys=False), encoding="utf-8")
         return path
 
-    def chatlake(self, *command: str, rate: float = 0.25) -> list[str]:
-        return [str(SPARK_SUBMIT), *command, "--conf", str(self.conf(rate))]
+    def chatlake(self, *command: str, rate: float = 0.25, purge_hours: int | None = None) -> list[str]:
+        return [str(SPARK_SUBMIT), *command, "--conf", str(self.conf(rate, purge_hours))]
 
     def python(self, script: str, *arguments: str) -> list[str]:
         python = VENV_PYTHON if VENV_PYTHON.exists() else Path(sys.executable)
@@ -571,18 +612,28 @@ class SizeBench:
         self.erasure_step("delete_users_100", self.users["many"], produces="erased")
         purge_from = "erased" if self.has_state("erased") else "night"
         purge_landing = "erased" if purge_from == "erased" else "history"
-        purge_versions: dict[str, int] = {}
+        # purge with retention 0 drops the log entries its own commits would be read from, so
+        # what it did is read from the disk: data files written and deleted, DV files deleted
+        files_before: dict[str, dict[str, set[str]]] = {}
 
         def before_purge() -> None:
             self.restore(purge_from, landing=purge_landing)
-            purge_versions.clear()
-            purge_versions.update(delta_versions(self.warehouse))
+            files_before.clear()
+            files_before.update(table_files(self.warehouse))
 
         def after_purge(run: dict[str, Any]) -> None:
-            run["details"] = {"after": purge_from, **self.rewrites(purge_versions, purge_landing)}
+            landing = self.rewrites({}, purge_landing)
+            run["details"] = {
+                "after": purge_from,
+                "purge_retain_hours": self.args.purge_retain_hours,
+                "disk": disk_changes(files_before, table_files(self.warehouse)),
+                "landing_files_rewritten": landing["landing_files_rewritten"],
+                "landing_files_removed": landing["landing_files_removed"],
+            }
             self.erasure["purge"] = run["details"]
 
-        self.timed("purge", lambda: self.chatlake("purge"), before=before_purge, after=after_purge)
+        self.timed("purge", lambda: self.chatlake("purge", purge_hours=self.args.purge_retain_hours),
+                   before=before_purge, after=after_purge)
 
     def rewrites(self, before: dict[str, int], landing_state: str) -> dict[str, Any]:
         """What a run changed: Delta commits per table, landing files replaced or removed."""
@@ -591,7 +642,7 @@ class SizeBench:
         changed = sum(1 for path, entry in old.items()
                       if path in new and (new[path][0], new[path][1]) != (entry[0], entry[1]))
         removed = sum(1 for path in old if path not in new)
-        return {"tables": commits_since(self.warehouse, before),
+        return {"tables": commits_since(self.warehouse, before) if before else {},
                 "landing_files_rewritten": changed, "landing_files_removed": removed}
 
     def result(self) -> dict[str, Any]:
@@ -781,15 +832,15 @@ def render_size(size: dict[str, Any]) -> list[str]:
 
 
 def render_rewrites(erasure: dict[str, Any]) -> list[str]:
-    if not erasure:
-        return ["", "Files rewritten by erasure and purge: not measured (the steps did not run "
-                "successfully)."]
-    runs = [name for name in ("delete_users_1", "delete_users_100", "purge") if name in erasure]
+    runs = [name for name in ("delete_users_1", "delete_users_100") if name in erasure]
+    if not runs:
+        return ["", "Files rewritten by erasure: not measured (the steps did not run successfully).",
+                *render_purge(erasure.get("purge"))]
     tables = sorted({t for name in runs for t in erasure[name].get("tables", {})})
     header = "| table | " + " | ".join(f"{STEP_LABELS[n]}: removed / added / DVs" for n in runs) + " |"
-    lines = ["", "Files each erasure and purge rewrote (Delta log operationMetrics; removed / "
-             "added files / deletion vectors added):", "", header,
-             "|---|" + "---:|" * len(runs)]
+    lines = ["", "Files each erasure rewrote (the commits' operationMetrics in the Delta log, as "
+             "DESCRIBE HISTORY shows them: files removed / files added / deletion vectors added):",
+             "", header, "|---|" + "---:|" * len(runs)]
     for table in tables:
         cells = []
         for name in runs:
@@ -797,9 +848,26 @@ def render_rewrites(erasure: dict[str, Any]) -> list[str]:
             cells.append("—" if not entry else f"{entry['files_removed']} / {entry['files_added']} / "
                          f"{entry['deletion_vectors_added']}")
         lines.append(f"| {table} | " + " | ".join(cells) + " |")
-    lines.append("| landing files rewritten / removed | " + " | ".join(
-        f"{erasure[n].get('landing_files_rewritten', 0)} / {erasure[n].get('landing_files_removed', 0)}"
-        for n in runs) + " |")
+    landing = [f"{erasure[n].get('landing_files_rewritten', 0)} / {erasure[n].get('landing_files_removed', 0)}"
+               for n in runs]
+    lines.append("| landing files rewritten / removed | " + " | ".join(landing) + " |")
+    return lines + render_purge(erasure.get("purge"))
+
+
+def render_purge(purge: dict[str, Any] | None) -> list[str]:
+    if not purge or "disk" not in purge:
+        return []
+    lines = ["", f"What purge did on disk (purge_retain_hours {purge.get('purge_retain_hours')}, "
+             f"after the {'100-user erasure' if purge.get('after') == 'erased' else 'nightly'}; "
+             "files compared before and after, since purge removes the log entries that would "
+             "describe it):", "",
+             "| table | data files written (REORG) | data files deleted (VACUUM) | DV files deleted "
+             "| log files deleted |", "|---|---:|---:|---:|---:|"]
+    for table, change in sorted(purge["disk"].items()):
+        lines.append(f"| {table} | {change['data_files_written']} | {change['data_files_deleted']} | "
+                     f"{change['dv_files_deleted']} | {change['log_files_deleted']} |")
+    if not purge["disk"]:
+        lines.append("| (no table changed) | 0 | 0 | 0 | 0 |")
     return lines
 
 
@@ -846,12 +914,13 @@ def render(sizes: list[dict[str, Any]]) -> str:
 
 RESULTS_HEAD = """# Benchmark results
 
-Reproduce the target figures (about an hour per repeat at 5M on 2 cores; nothing else should
-run on the machine meanwhile):
+Reproduce the target figures (hours on 2 cores: every step runs 3 times at each size, plus
+the set-up; nothing else should run on the machine meanwhile):
 
     .venv/bin/python bench/run.py --messages 1000000 5000000 --repeats 3
 
-and a quick check of the harness itself (a few minutes):
+and a check of the harness itself (one run of every step on a tiny day; JVM start-up and the
+machine's load decide how long it takes):
 
     .venv/bin/python bench/run.py --messages 20000 --repeats 1
 
@@ -884,7 +953,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="first generated day")
     parser.add_argument("--seed", type=int, default=11)
     parser.add_argument("--purge-retain-hours", type=int, default=0,
-                        help="purge_retain_hours of the bench config (0: purge removes all history)")
+                        help="purge_retain_hours of the purge step (default 0, as the contract's purge check; "
+                             "the other steps keep conf/local.yaml's)")
     parser.add_argument("--steps", default=",".join(STEP_ORDER),
                         help=f"comma-separated subset of {','.join(STEP_ORDER)}")
     parser.add_argument("--workdir", type=Path, default=DEFAULT_WORKDIR,
