@@ -2,12 +2,15 @@
 parsed field equals what the line said) or quarantined with a reason, and
 read = accepted + duplicates + quarantined.
 
-Each hypothesis example is a batch of mutated lines parsed by `parse_events` (the pure
-transform ingest applies to a landing day's lines) and deduplicated by `first_per_event`, in
-one small Spark job: no Delta writes. Valid events and the expected outcome of every mutation
-are written here from ../shared/contract/raw-events.md, not from schemas/raw_events.py, so the
-parser's schema is checked against the contract too. Bytes a Python string cannot hold
-(invalid UTF-8) and long texts go through real files and the landing reader instead.
+Each hypothesis example is a batch of mutated lines run through `parse_events` (the pure
+transform ingest applies to a landing day's lines) as one small Spark job, no Delta writes;
+ingest's dedup (`first_per_event`) then runs once over the valid rows of every example. The
+inputs are derandomized: every run tries the same ones (FUZZ_EXAMPLES=200 searches longer
+locally). Failures are not shrunk: each shrinking step would be a Spark job. Valid events and
+the expected outcome of every mutation are written here from ../shared/contract/raw-events.md,
+not from schemas/raw_events.py, so the parser's schema is checked against the contract too.
+Bytes a Python string cannot hold (invalid UTF-8) and long texts go through real files and the
+landing reader instead.
 """
 
 from __future__ import annotations
