@@ -33,6 +33,7 @@ import glob
 import json
 import os
 import re
+import resource
 import sys
 import time
 from pathlib import Path
@@ -261,6 +262,8 @@ def main(argv: list[str] | None = None) -> int:
         for name, rows in reports.items():
             _write_csv(args.out / f"{name}.csv", HEADERS[name], rows)
     result["rows"] = {name: len(rows) for name, rows in reports.items()}
+    # this process's own peak: a run of a second is too short for the harness to poll
+    result["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
     print(json.dumps(result))
     return 0
 

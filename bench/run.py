@@ -469,6 +469,10 @@ class SizeBench:
             run = self.spark_run(name, repeat, command())
             if after and run["status"] == "ok":
                 after(run)
+            # a script's own account of its peak beats a poll that a short run may slip past
+            own = run.pop("own_peak_mb", None)
+            if own:
+                run["python_peak_mb"] = max(own, run.get("python_peak_mb") or 0)
             result.runs.append(run)
             if run["status"] == "not implemented":
                 break  # its other repeats would say the same
@@ -677,7 +681,10 @@ def _json_tail(log: Path) -> dict[str, Any]:
         if line.startswith("{"):
             details = json.loads(line)
             job = details.get("seconds", 0.0) + details.get("session_seconds", 0.0)
-            return {"details": details, "job_seconds": round(job, 3)}
+            found = {"details": details, "job_seconds": round(job, 3)}
+            if details.get("peak_rss_mb"):
+                found["own_peak_mb"] = details["peak_rss_mb"]
+            return found
     return {}
 
 
