@@ -40,6 +40,8 @@ def _landing_lines(root: Path) -> dict[str, list[bytes]]:
     """Every landing file's lines (decompressed), ends kept, by path relative to `root`."""
     files = {}
     for path in sorted(root.rglob("*.json*")):
+        if path.name.startswith("."):  # Hadoop's checksum side files (.name.crc), not landing data
+            continue
         content = path.read_bytes()
         if path.suffix == ".gz":
             content = gzip.decompress(content)
