@@ -13,6 +13,7 @@ from pyspark.sql import types as T
 from jobs import filesystem
 from jobs.config import Config
 
+LANDING_PREFIX = "dt="
 LANDING_SUFFIXES = (".json", ".json.gz")
 GZIP_SUFFIX = ".gz"
 BOM = "\ufeff"
@@ -33,6 +34,18 @@ class LandingDay:
     lines: DataFrame  # value, source_file, line_number (1-based)
     corrupt_files: list[tuple[str, str]]  # (path, reason)
     files: list[str]
+
+
+def landing_days(spark: SparkSession, config: Config) -> list[dt.date]:
+    """The days of the landing zone's `dt=YYYY-MM-DD` folders; other folders are not ours."""
+    days = []
+    for folder in filesystem.list_dirs(spark, config.landing_path):
+        if folder.startswith(LANDING_PREFIX):
+            try:
+                days.append(dt.date.fromisoformat(folder[len(LANDING_PREFIX):]))
+            except ValueError:
+                continue
+    return days
 
 
 def landing_files(spark: SparkSession, config: Config, day: dt.date) -> list[str]:

@@ -9,7 +9,6 @@ one, through Hadoop's FileSystem so that object stores work as well as local dis
 
 from __future__ import annotations
 
-import datetime as dt
 import gzip
 import re
 from collections import defaultdict
@@ -20,10 +19,8 @@ from pyspark.sql import functions as F
 
 from jobs import filesystem
 from jobs.config import Config
-from jobs.landing import GZIP_SUFFIX, read_landing_day
+from jobs.landing import GZIP_SUFFIX, landing_days, read_landing_day
 from jobs.progress import LOGGER
-
-LANDING_PREFIX = "dt="
 
 
 @dataclass
@@ -31,17 +28,6 @@ class LandingErasure:
     lines_removed: int = 0
     files_rewritten: int = 0
     user_ids_found: set[str] = field(default_factory=set)
-
-
-def landing_days(spark: SparkSession, config: Config) -> list[dt.date]:
-    days = []
-    for folder in filesystem.list_dirs(spark, config.landing_path):
-        if folder.startswith(LANDING_PREFIX):
-            try:
-                days.append(dt.date.fromisoformat(folder[len(LANDING_PREFIX):]))
-            except ValueError:
-                continue
-    return days
 
 
 def _their_lines(lines: DataFrame, user_ids: list[str]) -> DataFrame:

@@ -15,9 +15,9 @@ from pyspark.sql import SparkSession
 
 from jobs import filesystem, storage
 from jobs.config import Config
+from jobs.landing import landing_days
 from jobs.progress import step
 
-LANDING_PREFIX = "dt="
 # Ledgers that follow a fact table's retention: they describe the same events.
 FOLLOWERS = {
     "fact_message_events": ("message_status_events", "ingested_events"),
@@ -61,15 +61,7 @@ def _delete(spark: SparkSession, config: Config, name: str, predicate: str) -> i
 
 
 def _drop_landing_days(spark: SparkSession, config: Config, keep_from: dt.date) -> int:
-    dropped = 0
-    for folder in filesystem.list_dirs(spark, config.landing_path):
-        if not folder.startswith(LANDING_PREFIX):
-            continue
-        try:
-            day = dt.date.fromisoformat(folder[len(LANDING_PREFIX):])
-        except ValueError:
-            continue  # not ours to judge: leave folders we do not recognise alone
-        if day < keep_from:
-            filesystem.delete(spark, f"{config.landing_path.rstrip('/')}/{folder}")
-            dropped += 1
-    return dropped
+    old_days = [day for day in landing_days(spark, config) if day < keep_from]
+    for day in old_days:
+        filesystem.delete(spark, config.landing_day_path(day.isoformat()))
+    return len(old_days)
