@@ -83,11 +83,30 @@ setup() {
   ensure_venv
   ensure_jars
   export CHATLAKE_JARS="$(jar_list)"
-  export PYSPARK_PYTHON="${PYSPARK_PYTHON:-$VENV/bin/python}"
   export PYSPARK_DRIVER_PYTHON="${PYSPARK_DRIVER_PYTHON:-$VENV/bin/python}"
   export PATH="$VENV/bin:$PATH"
-  # A single-machine run binds to loopback instead of warning that the hostname does.
+}
+
+# Defaults for a run on this machine alone. On a real cluster neither holds: the executors'
+# Python is theirs (PYSPARK_PYTHON or spark.pyspark.python), and the driver must bind to an
+# address the executors can reach.
+local_defaults() {
+  export PYSPARK_PYTHON="${PYSPARK_PYTHON:-$VENV/bin/python}"
+  # Binds to loopback instead of warning that the hostname resolves to it.
   export SPARK_LOCAL_IP="${SPARK_LOCAL_IP:-127.0.0.1}"
+}
+
+# The master a job will use: --master, else the config's spark.master (empty means local).
+master_of() {
+  local master="$1" conf="$2"
+  if [[ -n "$master" ]]; then printf '%s\n' "$master"; return; fi
+  # A config that does not load is the job's to report, with its one-line message.
+  (cd "$ROOT" && "$VENV/bin/python" - "$conf" 2>/dev/null <<'EOF' || true
+import sys
+from jobs.config import load_config
+print(load_config(sys.argv[1]).spark.master or "")
+EOF
+  )
 }
 
 run_tests() {
@@ -103,10 +122,18 @@ SPARK_VALUE_OPTIONS=" --executor-memory --driver-memory --executor-cores --num-e
  --driver-java-options --principal --keytab --properties-file "
 
 submit() {
-  local spark_args=() job_args=() master=""
+  local spark_args=() job_args=() master="" conf="conf/local.yaml"
   while (($#)); do
     case "$1" in
       --master) [[ $# -ge 2 ]] || die "--master needs a value"; master="$2"; job_args+=("$1" "$2"); shift 2 ;;
+      --conf) [[ $# -ge 2 ]] || die "--conf needs a file"; conf="$2"; job_args+=("$1" "$2"); shift 2 ;;
+      --deploy-mode)
+        if [[ "${2:-}" == cluster ]]; then
+          say "--deploy-mode cluster is not supported: the driver reads --conf and the topic keywords" \
+            "from this checkout; submit in client mode (the default)"
+          exit 2
+        fi
+        [[ $# -ge 2 ]] || die "--deploy-mode needs a value"; spark_args+=("$1" "$2"); shift 2 ;;
       --spark-conf) [[ $# -ge 2 ]] || die "--spark-conf needs KEY=VALUE"; spark_args+=(--conf "$2"); shift 2 ;;
       *)
         if [[ "$SPARK_VALUE_OPTIONS" == *" $1 "* ]]; then
@@ -117,6 +144,7 @@ submit() {
     esac
   done
   build_pyfiles
+  [[ "$(master_of "$master" "$conf")" =~ ^(local(\[.*\])?)?$ ]] && local_defaults
   [[ -n "$master" ]] && spark_args+=(--master "$master")
   # The driver's JVM starts before any Python runs, so its heap must be set here; in local
   # mode it is also the executor's. --driver-memory on the command line wins.
@@ -125,7 +153,6 @@ submit() {
   exec "$VENV/bin/spark-submit" \
     --jars "$CHATLAKE_JARS" \
     --py-files "$BUILD_DIR/chatlake.zip" \
-    --conf "spark.executorEnv.PYSPARK_PYTHON=$PYSPARK_PYTHON" \
     --driver-java-options "-Dlog4j2.configurationFile=file:$ROOT/conf/log4j2.properties" \
     "${spark_args[@]}" \
     "$ROOT/jobs/__main__.py" "${job_args[@]}"
@@ -137,7 +164,7 @@ main() {
     ""|-h|--help|help)
       ensure_venv; cd "$ROOT"; exec "$VENV/bin/python" -m jobs --help ;;
     setup) setup; say "ready: .venv and .jars are in place" ;;
-    test) shift; setup; run_tests "$@" ;;
+    test) shift; setup; local_defaults; run_tests "$@" ;;
     *) setup; submit "$@" ;;
   esac
 }

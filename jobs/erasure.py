@@ -146,6 +146,12 @@ class _Erasure:
             return "TRUE"
         return f"{column} IN ({', '.join(str(k) for k in self.user_keys)})"
 
+    def _outside_keys(self, column: str) -> str:
+        """NOT IN the literal list, or TRUE (no exclusion) when there are too many keys for it."""
+        if len(self.user_keys) > MAX_LITERAL_KEYS:
+            return "TRUE"
+        return f"NOT ({self._in_keys(column)})"
+
     def _table(self, name: str) -> DeltaTable:
         return storage.delta_table(self.spark, self.config, name)
 
@@ -182,7 +188,12 @@ class _Erasure:
         replied = their_messages.select(F.col("message_event_id").alias("erased_message_id"))
         (
             self._table("fact_message_events").alias("t")
-            .merge(F.broadcast(replied).alias("s"), "t.replied_to_message_id = s.erased_message_id")
+            # Their own replies are left alone: they are deleted next, and rewriting them here
+            # would spread their rows into new files that the delete must then touch too.
+            .merge(
+                F.broadcast(replied).alias("s"),
+                f"t.replied_to_message_id = s.erased_message_id AND {self._outside_keys('t.sender_user_key')}",
+            )
             .whenMatchedUpdate(set={"replied_to_message_id": F.lit(None).cast("bigint")})
             .execute()
         )
@@ -227,10 +238,10 @@ class _Erasure:
             .whenMatchedDelete()
             .execute()
         )
+        # A file is touched when it gets a deletion vector (a replaced one counts among the
+        # added: numTargetDeletionVectorsUpdated is a subset) or is removed whole.
         self.files_touched[name] = (
-            self._last_metric(name, "numTargetDeletionVectorsAdded")
-            + self._last_metric(name, "numTargetDeletionVectorsUpdated")
-            + self._last_metric(name, "numTargetFilesRemoved"),
+            self._last_metric(name, "numTargetDeletionVectorsAdded") + self._last_metric(name, "numTargetFilesRemoved"),
             files_before,
         )
         return self._last_metric(name, "numTargetRowsDeleted")

@@ -15,7 +15,7 @@ from pyspark import StorageLevel
 from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from jobs import storage
+from jobs import filesystem, storage
 from jobs.config import Config
 from jobs.landing import read_landing_day
 from jobs.progress import LOGGER, step
@@ -44,9 +44,13 @@ def run_day(spark: SparkSession, config: Config, day: dt.date) -> dict[str, int]
     with step("ingest.read") as report:
         landing = read_landing_day(spark, config, day)
         if not landing.files:
-            LOGGER.warning(
-                "landing folder %s has no .json or .json.gz files", config.landing_day_path(day.isoformat())
-            )
+            # A zero-row run, not an error: ingest only adds, so a rerun of a day whose folder
+            # retention has removed changes nothing. A day that never landed is said loudly.
+            folder = config.landing_day_path(day.isoformat())
+            if filesystem.exists(spark, folder):
+                LOGGER.warning("landing folder %s has no .json or .json.gz files", folder)
+            else:
+                LOGGER.warning("landing folder %s does not exist: nothing to ingest for %s", folder, day)
         tombstones = erased_user_hashes(spark, config)
         flagged = (
             landing.lines.transform(parse_events(day, config.future_tolerance_hours))

@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+from py4j.protocol import Py4JJavaError
 from pyspark.sql import DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
@@ -57,21 +58,27 @@ def _gzip_problem(spark: SparkSession, path: str) -> str | None:
     """Why a gzip file cannot be read to its end, or None if it can.
 
     Spark would fail the whole job on a corrupt gzip (or, told to ignore corrupt files, drop
-    it silently); reading it through once in the JVM lets us quarantine it instead.
+    it silently); reading it through once in the JVM, with the Hadoop codec Spark's own read
+    will use, lets us quarantine it instead. java.util.zip would not do: it ignores bytes after
+    the last member, which the Hadoop codec fails on.
     """
     jvm = spark.sparkContext._jvm
     assert jvm is not None
+    hadoop_conf = spark.sparkContext._jsc.hadoopConfiguration()
     hadoop_path = jvm.org.apache.hadoop.fs.Path(path)
-    fs = hadoop_path.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration())
+    fs = hadoop_path.getFileSystem(hadoop_conf)
+    if fs.getFileStatus(hadoop_path).getLen() == 0:
+        # The codec reads an empty file as no lines; it is a transfer that never finished.
+        return "corrupt_gzip: empty file"
+    codec = jvm.org.apache.hadoop.io.compress.CompressionCodecFactory(hadoop_conf).getCodec(hadoop_path)
     stream = fs.open(hadoop_path)
     try:
-        gzip_stream = jvm.java.util.zip.GZIPInputStream(stream, 1 << 16)
-        jvm.org.apache.commons.io.IOUtils.consume(gzip_stream)
+        jvm.org.apache.commons.io.IOUtils.consume(codec.createInputStream(stream))
         return None
-    except Exception as error:  # py4j wraps the JVM's IOException
-        message = str(error).splitlines()[0] if str(error) else type(error).__name__
-        java_message = message.split(":")[-1].strip() or "unreadable"
-        return f"corrupt_gzip: {java_message}"[:200]
+    except Py4JJavaError as error:
+        cause = error.java_exception
+        message = cause.getMessage() or cause.getClass().getSimpleName()
+        return f"corrupt_gzip: {message}"[:200]
     finally:
         stream.close()
 
@@ -114,8 +121,15 @@ def _with_line_numbers(raw: DataFrame) -> DataFrame:
     return (
         raw.join(F.broadcast(blocks), on=["source_file", "block_start"], how="inner")
         .select(
-            # A UTF-8 byte order mark or a Windows line ending is not part of the JSON.
-            F.regexp_replace(F.regexp_replace("value", f"^{BOM}", ""), "\r$", "").alias("value"),
+            # A UTF-8 byte order mark or a Windows line ending is not part of the JSON. A line
+            # that is not UTF-8 keeps its bytes: a regex would replace the broken ones with
+            # U+FFFD, and the parser must see them to quarantine the line.
+            F.when(
+                F.expr("is_valid_utf8(value)"),
+                F.regexp_replace(F.regexp_replace("value", f"^{BOM}", ""), "\r$", ""),
+            )
+            .otherwise(F.col("value"))
+            .alias("value"),
             "source_file",
             (F.col("row_id") - F.col("block_first_row") + F.col("lines_before") + 1).alias("line_number"),
         )

@@ -81,3 +81,12 @@ def test_spark_submit_options_pass_through() -> None:
     assert (
         "chatlake: spark-submit.sh ingest: the following arguments are required: --date (see --help)"
     ) in output_lines(result)
+
+
+def test_cluster_deploy_mode_is_refused_with_the_reason() -> None:
+    result = run_script("nightly", "--date", "2026-11-01", "--master", "yarn", "--deploy-mode", "cluster")
+    assert result.returncode == 2
+    assert output_lines(result) == [
+        "chatlake: --deploy-mode cluster is not supported: the driver reads --conf and the topic keywords "
+        "from this checkout; submit in client mode (the default)"
+    ]

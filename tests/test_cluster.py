@@ -16,6 +16,7 @@ import os
 import shutil
 import socket
 import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -148,6 +149,9 @@ def cluster_config(root: Path) -> Path:
 def submit(*args: str) -> subprocess.CompletedProcess[str]:
     """./spark-submit.sh as a user runs it: a fresh process, its own JVM and Python driver."""
     env = {key: value for key, value in os.environ.items() if not key.startswith("PYSPARK_GATEWAY")}
+    # For a cluster master, ./spark-submit.sh leaves the executors' Python to the user, as the
+    # README says; here the worker shares this machine and its environment.
+    env["PYSPARK_PYTHON"] = sys.executable
     return subprocess.run([str(REPO / "spark-submit.sh"), *args], cwd=REPO, env=env, text=True,
                           capture_output=True, timeout=SUBMIT_TIMEOUT_SECONDS, check=False)
 

@@ -172,13 +172,6 @@ def test_retry_keeps_the_earliest_even_when_it_lands_later(spark: SparkSession, 
     assert rows.collect() == [("e1", dt.datetime(2026, 11, 1, 10, 0, 1))]
 
 
-def test_missing_landing_folder_is_a_zero_row_run(spark: SparkSession, prepared: Config) -> None:
-    config = prepared
-    counts = ingest.run_day(spark, config, dt.date(2026, 11, 9))
-    assert counts == {"lines_read": 0, "accepted": 0, "duplicates": 0, "quarantined": 0,
-                      "corrupt_files": 0, "messages": 0}
-
-
 def test_corrupt_gzip_is_quarantined_whole(spark: SparkSession, prepared: Config) -> None:
     config = prepared
     folder = Path(config.landing_day_path("2026-11-01"))

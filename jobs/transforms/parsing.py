@@ -31,12 +31,17 @@ from schemas.raw_events import (
 
 ISO_INSTANT = r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$"
 OFFSET_SUFFIX = r"(Z|[+-]\d{2}:\d{2})$"
-JSON_STRING_LITERAL = r'"(?:[^"\\]|\\.)*"'
+# Possessive quantifiers: the plain alternation recurses once per character in Java's regex
+# engine, and a text of a few thousand characters overflowed the driver's stack.
+JSON_STRING_LITERAL = r'"(?:[^"\\]++|\\.)*+"'
+# JSON's insignificant whitespace at the end of a line (CR was removed with the line break).
+TRAILING_WHITESPACE = r"[ \t]+$"
 # After string literals are blanked, a closing bracket directly followed by an opening one
 # means two JSON values were run together on one line.
 RUN_TOGETHER = r"[}\]]\s*[{\[]"
 EARLIEST_EVENT = "2000-01-01 00:00:00"
 
+REASON_INVALID_UTF8 = "invalid_utf8"
 REASON_INVALID_JSON = "invalid_json"
 REASON_NOT_OBJECT = "not_an_object"
 REASON_VERSION = "unsupported_schema_version"
@@ -52,7 +57,9 @@ def _json_type(path: str) -> Column:
 def _value(spec: FieldSpec) -> Column:
     path = f"'$.{spec.path}'"
     if spec.json_type == JSON_OBJECT:
-        return F.expr(f"to_json(try_variant_get(v, {path}, 'variant'))")
+        # An explicit JSON null is an absent object, not the text 'null'.
+        variant = f"try_variant_get(v, {path}, 'variant')"
+        return F.expr(f"CASE WHEN is_variant_null({variant}) THEN NULL ELSE to_json({variant}) END")
     spark_type = {JSON_STRING: "string", JSON_INT: "bigint", JSON_BOOL: "boolean"}[spec.json_type]
     return F.expr(f"try_variant_get(v, {path}, '{spark_type}')")
 
@@ -107,6 +114,7 @@ def _reason(landing_day: dt.date, future_tolerance_hours: int) -> Column:
 
     event_type = F.col("event_type")
     ordered: list[tuple[Column, str]] = [
+        (~F.col("_valid_utf8"), REASON_INVALID_UTF8),
         (F.col("v").isNull() | F.col("_run_together"), REASON_INVALID_JSON),
         (~F.col("_root_type").startswith("OBJECT"), REASON_NOT_OBJECT),
     ]
@@ -151,14 +159,17 @@ def parse_events(
         stripped = F.regexp_replace(F.col("value"), JSON_STRING_LITERAL, '""')
         parsed = (
             lines.where(F.trim(F.col("value")) != "")
-            .withColumn("v", F.expr("try_parse_json(value)"))
+            # Not UTF-8 is not JSON (RFC 8259); parsed, its broken bytes would become U+FFFD and
+            # two different ids could read as one.
+            .withColumn("_valid_utf8", F.expr("is_valid_utf8(value)"))
+            .withColumn("v", F.when(F.col("_valid_utf8"), F.expr("try_parse_json(value)")))
             .withColumn("_root_type", F.expr("schema_of_variant(v)"))
             .withColumn(
                 "_run_together",
                 F.col("_root_type").startswith("OBJECT")
                 & (
                     stripped.rlike(RUN_TOGETHER)
-                    | ~F.rtrim(stripped).endswith("}")
+                    | ~F.regexp_replace(stripped, TRAILING_WHITESPACE, "").endswith("}")
                     | (F.size(F.split(stripped, r"\{")) != F.size(F.split(stripped, r"\}")))
                 ),
             )
