@@ -70,12 +70,15 @@ class DailyMetrics:
 def daily_metrics(spark: SparkSession, config: Config, date_keys: list[int]) -> DailyMetrics:
     """Both metric frames for the given dates, reading only the partitions they need.
 
-    The response pairs and the end-of-day participants feed both tables and several joins of
-    each; they are cached once (they cover only the affected dates) instead of being
-    re-windowed by every branch of two large plans. The messages themselves are a pruned
-    Parquet scan, cheap to read again.
+    The messages, the response pairs and the end-of-day participants feed both tables and
+    several joins of each; they are cached once (they cover only the affected dates and the day
+    before each). Left as Delta scans, the messages appeared in the user metrics' plan dozens of
+    times, and planning each scan took that plan 36 s on the worked example, against 1.6 s with
+    the cached frame.
     """
-    messages = storage.read_dates(spark, config, "fact_message_events", with_previous_dates(date_keys))
+    messages = storage.read_dates(spark, config, "fact_message_events", with_previous_dates(date_keys)).persist(
+        StorageLevel.MEMORY_AND_DISK
+    )
     pairs = response_pairs(messages).persist(StorageLevel.MEMORY_AND_DISK)
     participants = (
         storage.read(spark, config, "dim_conversation_participants")
@@ -98,7 +101,7 @@ def daily_metrics(spark: SparkSession, config: Config, date_keys: list[int]) -> 
         status_events=storage.read_dates(spark, config, "message_status_events", date_keys),
         conversations=storage.read(spark, config, "dim_conversations"),
     )
-    return DailyMetrics(conversations=conversations, users=users, cached=(pairs, participants))
+    return DailyMetrics(conversations=conversations, users=users, cached=(messages, pairs, participants))
 
 
 def run_day(spark: SparkSession, config: Config, day: dt.date) -> dict[str, int]:

@@ -86,8 +86,8 @@ def erase_users(spark: SparkSession, config: Config, user_ids: Sequence[str]) ->
     result = ErasureResult(request_id=str(uuid.uuid4()), requested=len(ids), unknown_user_ids=[])
 
     with step("erasure.references") as report:
-        known_ids = erasure.known_user_ids(ids)
         their_messages = erasure.their_messages()
+        known_ids = erasure.known_user_ids(ids, their_messages)
         result.rows_removed["fact_message_events.replies"] = erasure.detach_replies(their_messages)
         result.rows_removed["message_status_events.receipts_of_their_messages"] = erasure.mask_receipts(
             their_messages
@@ -161,12 +161,11 @@ class _Erasure:
             return 0
         return int((history["operationMetrics"] or {}).get(metric, 0))
 
-    def known_user_ids(self, ids: list[str]) -> set[str]:
+    def known_user_ids(self, ids: list[str], their_messages: DataFrame) -> set[str]:
         users = storage.read(self.spark, self.config, "dim_users").where(F.col("user_id").isin(ids))
         quarantined = storage.read(self.spark, self.config, "quarantine").where(F.col("user_id").isin(ids))
         senders = (
-            storage.read(self.spark, self.config, "fact_message_events")
-            .where(F.expr(self._in_keys("sender_user_key")))
+            their_messages.select("sender_user_key").distinct()
             .join(self.requested, on=F.col("sender_user_key") == F.col("user_key"), how="inner")
         )
         found = users.select("user_id").union(quarantined.select("user_id")).union(senders.select("user_id"))
@@ -180,7 +179,7 @@ class _Erasure:
             .where(F.expr(self._in_keys("sender_user_key")))
             .join(self.requested.select(F.col("user_key").alias("sender_user_key")), on="sender_user_key",
                   how="left_semi")
-            .select("message_event_id", "date_key", "device_key", "conversation_key")
+            .select("sender_user_key", "message_event_id", "date_key", "device_key", "conversation_key")
         )
         return messages.persist(StorageLevel.MEMORY_AND_DISK)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import shutil
 from collections.abc import Iterator
@@ -95,7 +96,8 @@ def example_run(spark: SparkSession, tmp_path_factory: pytest.TempPathFactory) -
     """The contract's worked example through ingest, topics and aggregate, once per session.
 
     Parquet is written uncompressed here so that the privacy scans can look for text bytes.
-    Returns the config and the per-day ingest counts.
+    Returns the config, the per-day ingest counts, and `day_one`: a config whose warehouse is a
+    copy taken after the first day, the clean run that crash and cluster tests compare with.
     """
     import datetime as dt
 
@@ -118,6 +120,9 @@ def example_run(spark: SparkSession, tmp_path_factory: pytest.TempPathFactory) -
             ingest_counts[day.isoformat()] = ingest.run_day(spark, config, day)
             topics.run_day(spark, config, day)
             aggregate.run_day(spark, config, day)
+            if day.isoformat() == EXAMPLE_DAYS[0]:
+                shutil.copytree(root / "warehouse", root / "day-one-warehouse")
     finally:
         spark.conf.set("spark.sql.parquet.compression.codec", "snappy")
-    return {"config": config, "ingest_counts": ingest_counts}
+    day_one = dataclasses.replace(config, warehouse_path=str(root / "day-one-warehouse"))
+    return {"config": config, "ingest_counts": ingest_counts, "day_one": day_one}

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import subprocess
 from pathlib import Path
 
 import pytest
 
-from jobs import cli
+from jobs import cli, nightly
 
 REPO = Path(__file__).resolve().parent.parent
 SCRIPT = REPO / "spark-submit.sh"
@@ -90,3 +91,14 @@ def test_cluster_deploy_mode_is_refused_with_the_reason() -> None:
         "chatlake: --deploy-mode cluster is not supported: the driver reads --conf and the topic keywords "
         "from this checkout; submit in client mode (the default)"
     ]
+
+
+def test_backfill_runs_each_night_in_order_and_refuses_a_reversed_range(monkeypatch: pytest.MonkeyPatch) -> None:
+    nights: list[dt.date] = []
+    monkeypatch.setattr(nightly, "run_night", lambda spark, config, day: nights.append(day))
+    args = cli.build_parser().parse_args(["backfill", "--from", "2026-10-30", "--to", "2026-11-02"])
+    nightly.run_backfill(None, None, args)  # type: ignore[arg-type]
+    assert nights == [dt.date(2026, 10, 30), dt.date(2026, 10, 31), dt.date(2026, 11, 1), dt.date(2026, 11, 2)]
+    reversed_range = cli.build_parser().parse_args(["backfill", "--from", "2026-11-02", "--to", "2026-11-01"])
+    with pytest.raises(ValueError, match="--to 2026-11-01 is before --from 2026-11-02"):
+        nightly.run_backfill(None, None, reversed_range)  # type: ignore[arg-type]
