@@ -35,9 +35,10 @@ def _identity(row: dict[str, Any]) -> str:
     return next((str(row[c]) for c in IDENTITY_COLUMNS if c in row), json.dumps(row, sort_keys=True))
 
 
-def record(section: str, rows: list[dict[str, Any]] | None = None, **totals: Any) -> None:
+def record(section: str, rows: list[dict[str, Any]] | None = None, count_as: str | None = None, **totals: Any) -> None:
     """Add rows to a section and set its totals. A row whose case (or mutation, or step) is
-    already there replaces it, and so does a total: running a test again does not count twice."""
+    already there replaces it, and so does a total: running a test again does not count twice.
+    `count_as` names a total that is the section's number of rows (several tests add to it)."""
     path = _path()
     if path is None:
         return
@@ -46,6 +47,8 @@ def record(section: str, rows: list[dict[str, Any]] | None = None, **totals: Any
     new = {_identity(row): row for row in rows or []}
     entry["rows"] = [row for row in entry["rows"] if _identity(row) not in new] + list(new.values())
     entry["totals"].update(totals)
+    if count_as:
+        entry["totals"][count_as] = len(entry["rows"])
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(results, indent=2, sort_keys=True) + "\n", encoding="utf-8")
 

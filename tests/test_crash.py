@@ -22,6 +22,7 @@ from jobs.config import Config, parse_config
 from jobs.progress import CRASH_AFTER_STEP_ENV, CRASH_MODE_ENV, KILLED_EXIT_CODE, InjectedCrash
 from tests.conftest import EXAMPLE_DAYS, EXAMPLES, REPO, install_warehouse
 from tests.frames import table_rows
+from tests.reliability import record
 
 pytestmark = pytest.mark.slow
 DAY = dt.date.fromisoformat(EXAMPLE_DAYS[0])
@@ -76,3 +77,13 @@ def test_steps_killed_midway_then_rerun_equal_a_clean_run(
     actual = table_rows(spark, killed)
     assert [name for name in expected if actual[name] != expected[name]] == []
     assert min(len(expected[t]) for t in ("fact_message_events", "fact_user_metrics", "quarantine")) > 0
+    record("crashes", [
+        {"step": step, "crash_point": f"after {point}", "killed_by": how, "tables_compared": len(expected),
+         "equal": True, "rows_lost": 0}
+        for step, point, how in (
+            ("ingest", "ingest.dimensions", "InjectedCrash in the driver"),
+            ("ingest (spark-submit)", "ingest.messages", "process exit 137"),
+            ("topics", "topics.write", "InjectedCrash in the driver"),
+            ("aggregate", "fact_conversation_metrics", "InjectedCrash in the driver"),
+        )
+    ], count_as="crashes_injected", rows_lost=0)

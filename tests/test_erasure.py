@@ -25,6 +25,7 @@ from jobs.progress import CRASH_AFTER_STEP_ENV, InjectedCrash
 from jobs.transforms import keys
 from tests.conftest import EXAMPLES, make_config
 from tests.frames import table_rows
+from tests.reliability import record
 
 ERASED = ("u_000014", "u_000050")  # the busiest sender, and a conversation's creator
 NEVER_SEEN = "u_999999"
@@ -259,6 +260,8 @@ def test_rerun_and_late_events_change_nothing(spark: SparkSession, erased: dict)
     # The late day adds its own bookkeeping: its affected dates and its quarantine rows.
     assert [name for name, rows in erased["snapshot"].items()
             if now[name] != rows and name not in ("ingest_affected_dates", "quarantine")] == []
+    record("reruns", [{"step": "delete-users, same request again", "tables_compared": len(now), "equal": True}],
+           count_as="reruns_compared")
     late_quarantine = [row for row in now["quarantine"] if row not in erased["snapshot"]["quarantine"]]
     assert all(str(LATE_DAY) in repr(row) for row in late_quarantine)
     counts = erased["late_counts"]
@@ -296,3 +299,9 @@ def test_killed_midway_then_rerun_equals_a_clean_run(
     clean_landing = _landing_lines(Path(erased["root"]) / "landing")
     for name, lines in _landing_lines(tmp_path / "landing").items():
         assert lines == clean_landing[name], name
+    record("crashes", [
+        {"step": step, "crash_point": f"after {point}", "killed_by": "InjectedCrash in the driver",
+         "tables_compared": len(erased["snapshot"]), "equal": True, "rows_lost": 0}
+        for step, point in (("delete-users", "erasure.references"), ("delete-users (2)", "erasure.tables"),
+                            ("purge", "purge.fact_message_events"))
+    ], count_as="crashes_injected", rows_lost=0)

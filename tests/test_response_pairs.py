@@ -6,8 +6,9 @@ import datetime as dt
 
 from chispa import assert_df_equality
 from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
 
-from jobs.transforms.response_pairs import response_pairs
+from jobs.transforms.response_pairs import average_seconds, response_pairs
 
 UTC = dt.UTC
 MESSAGES = (
@@ -63,3 +64,13 @@ def test_pair_only_when_senders_differ_and_gap_in_range(spark: SparkSession) -> 
         [(10, 20261102, 200, 3, 2, 86_400.0), (20, 20261101, 300, 8, 7, 10.0)], PAIRS
     )
     assert_df_equality(response_pairs(frame), expected, ignore_row_order=True, ignore_nullable=True)
+
+
+def test_average_seconds_does_not_depend_on_the_order_of_the_values(spark: SparkSession) -> None:
+    # As doubles, (0.1 + 0.2) + 0.3 and 0.1 + (0.2 + 0.3) differ in the last digit.
+    assert (0.1 + 0.2) + 0.3 != 0.1 + (0.2 + 0.3)
+    for order in ([0.1, 0.2, 0.3], [0.3, 0.2, 0.1], [0.2, None, 0.1, 0.3]):
+        values = spark.createDataFrame([(v,) for v in order], "seconds double").coalesce(1)
+        assert values.agg(average_seconds(F.col("seconds")).alias("mean")).first()["mean"] == 0.2
+    nothing = spark.createDataFrame([(None,)], "seconds double")
+    assert nothing.agg(average_seconds(F.col("seconds")).alias("mean")).first()["mean"] is None

@@ -15,7 +15,7 @@ from pyspark.sql import functions as F
 
 from jobs.transforms import keys
 from jobs.transforms.membership import date_key_of
-from jobs.transforms.response_pairs import seconds_between
+from jobs.transforms.response_pairs import average_seconds, seconds_between
 from jobs.transforms.sessions import average_session_length
 
 TOPIC_CONFIDENCE_THRESHOLD = 0.7
@@ -92,12 +92,12 @@ def conversation_metrics(
         F.countDistinct("sender_user_key").alias("active_participants"),
         F.sum("character_count").alias("total_characters"),
         F.sum("media_count").alias("total_media"),
-        F.avg(read_latency).alias("avg_read_receipt_time_seconds"),
+        average_seconds(read_latency).alias("avg_read_receipt_time_seconds"),
     )
     responses = (
         _on_dates(pairs, date_keys)
         .groupBy("conversation_key", "date_key")
-        .agg(F.avg("response_time_seconds").alias("avg_response_time_seconds"))
+        .agg(average_seconds(F.col("response_time_seconds")).alias("avg_response_time_seconds"))
     )
     members = (
         _on_dates(participants, date_keys)
@@ -220,7 +220,7 @@ def user_metrics(
     responses = (
         _on_dates(pairs, date_keys)
         .groupBy(F.col("responder_user_key").alias("user_key"), "date_key")
-        .agg(F.avg("response_time_seconds").alias("avg_response_time_seconds"))
+        .agg(average_seconds(F.col("response_time_seconds")).alias("avg_response_time_seconds"))
     )
     user_days = (
         sent.select("user_key", "date_key")

@@ -20,6 +20,14 @@ def seconds_between(later: Column, earlier: Column) -> Column:
     return (F.unix_micros(later) - F.unix_micros(earlier)) / F.lit(MICROS_PER_SECOND)
 
 
+def average_seconds(seconds: Column) -> Column:
+    """The mean of a column of seconds (an aggregate), the same whatever order Spark adds the
+    values in: they are summed as whole microseconds, exactly, instead of as doubles, whose sum
+    changes in its last digits with the order (and so with partitioning and arrival order)."""
+    micros = F.round(seconds * F.lit(MICROS_PER_SECOND)).cast("long")
+    return F.try_divide(F.sum(micros), F.count(micros)) / F.lit(MICROS_PER_SECOND)
+
+
 def response_pairs(messages: DataFrame) -> DataFrame:
     """Pairs of `fact_message_events` rows: one row per responding message.
 

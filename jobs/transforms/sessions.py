@@ -6,7 +6,7 @@ from __future__ import annotations
 from pyspark.sql import DataFrame, Window
 from pyspark.sql import functions as F
 
-from jobs.transforms.response_pairs import seconds_between
+from jobs.transforms.response_pairs import average_seconds, seconds_between
 
 SESSION_GAP_SECONDS = 1_800
 
@@ -42,5 +42,5 @@ def average_session_length(messages: DataFrame) -> DataFrame:
     return (
         messages.transform(messaging_sessions)
         .groupBy("sender_user_key", "date_key")
-        .agg(F.avg("session_length_seconds").alias("avg_messaging_session_length"))
+        .agg(average_seconds(F.col("session_length_seconds")).alias("avg_messaging_session_length"))
     )
