@@ -5,10 +5,10 @@ The cluster is started with the daemon script that ships in the pyspark wheel
 the former but not the latter two) and `nightly` for the contract's first example day is
 submitted to it with ./spark-submit.sh, as a user would. The tables must equal the in-process
 local-mode run of the same day (the session's `example_run` after its first day; one day keeps
-the suite's time down, and every day goes through the same code), and the executors must have fetched the code
-(build/chatlake.zip, from --py-files) and the Delta jars (--jars) from the driver. The jobs use
-built-in expressions only, so executors run JVM code; the zip is there for any Python that
-would run on them.
+the suite's time down, and every day goes through the same code), and the executors must have
+fetched the code (build/chatlake.zip, from --py-files) and the Delta jars (--jars) from the
+driver. The jobs use built-in expressions only, so executors run JVM code; the zip is there for
+any Python that would run on them.
 """
 
 from __future__ import annotations
