@@ -193,8 +193,19 @@ def _failed(args: argparse.Namespace, error: BaseException) -> int:
 
 
 def _dates_of(args: argparse.Namespace) -> list[dt.date]:
-    """The dates a run was for: --date, --as-of, or every day from --from to --to."""
+    """The dates a run was for: --date, --as-of, every day from --from to --to, the days `generate`
+    writes, or the week `demo` runs."""
+    if args.command == "demo":
+        from jobs.demo import window
+
+        first, last = window(args.days)
+        return _days(first, last)
     if getattr(args, "start", None) and getattr(args, "end", None):
-        days = (args.end - args.start).days + 1
-        return [args.start + dt.timedelta(days=n) for n in range(max(days, 0))]
+        return _days(args.start, args.end)
+    if args.command == "generate":
+        return _days(args.start, args.start + dt.timedelta(days=args.days - 1))
     return [d for d in (getattr(args, "date", None), getattr(args, "as_of", None)) if d is not None]
+
+
+def _days(first: dt.date, last: dt.date) -> list[dt.date]:
+    return [first + dt.timedelta(days=n) for n in range((last - first).days + 1)]

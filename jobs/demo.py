@@ -18,9 +18,14 @@ from jobs.progress import LOGGER
 DESIGN_REPORTS = ("daily_active_messengers", "top_topics", "delivery_performance")
 
 
-def run(spark: SparkSession, config: Config, args: Any) -> None:
+def window(days: int) -> tuple[dt.date, dt.date]:
+    """The demo's days: the `days` days that end yesterday (UTC), as a nightly run sees them."""
     last_day = nightly.yesterday_utc()
-    first_day = last_day - dt.timedelta(days=args.days - 1)
+    return last_day - dt.timedelta(days=days - 1), last_day
+
+
+def run(spark: SparkSession, config: Config, args: Any) -> None:
+    first_day, last_day = window(args.days)
     LOGGER.info("demo: %d days of %s messages from %s to %s", args.days, f"{args.messages_per_day:,}",
                 first_day, last_day)
     generate.generate(spark, config.landing_path, first_day, args.days, args.messages_per_day, args.seed)

@@ -102,3 +102,17 @@ def test_backfill_runs_each_night_in_order_and_refuses_a_reversed_range(monkeypa
     reversed_range = cli.build_parser().parse_args(["backfill", "--from", "2026-11-02", "--to", "2026-11-01"])
     with pytest.raises(ValueError, match="--to 2026-11-01 is before --from 2026-11-02"):
         nightly.run_backfill(None, None, reversed_range)  # type: ignore[arg-type]
+
+
+def test_run_history_names_the_dates_of_each_kind_of_run(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(nightly, "yesterday_utc", lambda: dt.date(2026, 11, 25))
+
+    def dates(*argv: str) -> list[str]:
+        return [day.isoformat() for day in cli._dates_of(cli.build_parser().parse_args(list(argv)))]
+
+    assert dates("nightly", "--date", "2026-11-01") == ["2026-11-01"]
+    assert dates("retention", "--as-of", "2026-11-01") == ["2026-11-01"]
+    assert dates("backfill", "--from", "2026-10-31", "--to", "2026-11-01") == ["2026-10-31", "2026-11-01"]
+    assert dates("generate", "--start", "2026-10-31", "--days", "2") == ["2026-10-31", "2026-11-01"]
+    assert dates("demo", "--days", "3") == ["2026-11-23", "2026-11-24", "2026-11-25"]
+    assert dates("delete-users", "--user-ids", "u1") == []
