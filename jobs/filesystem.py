@@ -3,6 +3,7 @@ same code works on a local disk, HDFS and object stores."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from pyspark.sql import SparkSession
@@ -74,14 +75,15 @@ def hadoop_path_of(spark: SparkSession, path_or_uri: str) -> Any:
     return jvm.org.apache.hadoop.fs.Path(path_or_uri)
 
 
-def read_bytes(spark: SparkSession, path: str) -> bytes:
+def read_chunks(spark: SparkSession, path: str, chunk_bytes: int = 8 << 20) -> Iterator[bytes]:
+    """The file's bytes in pieces of at most `chunk_bytes`: a landing file can be larger than
+    the driver should hold, or than a JVM array can (2 GiB)."""
     hadoop_path = hadoop_path_of(spark, path)
     fs = hadoop_path.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration())
     stream = fs.open(hadoop_path)
     try:
-        jvm = spark.sparkContext._jvm
-        assert jvm is not None
-        return bytes(jvm.org.apache.commons.io.IOUtils.toByteArray(stream))
+        while chunk := bytes(stream.readNBytes(chunk_bytes)):
+            yield chunk
     finally:
         stream.close()
 
@@ -89,8 +91,9 @@ def read_bytes(spark: SparkSession, path: str) -> bytes:
 WRITE_CHUNK_BYTES = 8 << 20
 
 
-def replace_file(spark: SparkSession, path: str, content: bytes) -> None:
-    """Write `content` beside `path` as `.<name>.rewriting`, then swap it in.
+def replace_file(spark: SparkSession, path: str, content: bytes | Iterable[bytes]) -> None:
+    """Write `content` (bytes, or pieces of it as they are made) beside `path` as
+    `.<name>.rewriting`, then swap it in.
 
     If the process dies in between, `finish_replacements` on the folder completes the swap
     (the side file is whole once the original is gone) or drops the half-written side file.
@@ -102,8 +105,9 @@ def replace_file(spark: SparkSession, path: str, content: bytes) -> None:
     side = jvm.org.apache.hadoop.fs.Path(target.getParent(), f".{target.getName()}{REWRITING_SUFFIX}")
     stream = fs.create(side, True)
     try:
-        for start in range(0, len(content), WRITE_CHUNK_BYTES):
-            stream.write(bytearray(content[start:start + WRITE_CHUNK_BYTES]))
+        for piece in [content] if isinstance(content, bytes) else content:
+            for start in range(0, len(piece), WRITE_CHUNK_BYTES):
+                stream.write(bytearray(piece[start:start + WRITE_CHUNK_BYTES]))
     finally:
         stream.close()
     fs.delete(target, False)
