@@ -116,8 +116,13 @@ def erase_users(spark: SparkSession, config: Config, user_ids: Sequence[str]) ->
         touched = result.files_touched.get("fact_message_events", (0, 0))
         report.details = {"fact_files_touched": f"{touched[0]} of {touched[1]}"}
 
+    with step("erasure.landing_search") as report:
+        landing = landing_erasure.find_user_lines(spark, config, ids)
+        report.rows_out = landing.lines_found
+        report.details = {"files": len(landing.lines_by_file)}
+
     with step("erasure.landing") as report:
-        landing = landing_erasure.remove_user_lines(spark, config, ids)
+        landing_erasure.rewrite_files(spark, landing)
         result.landing_lines_removed = landing.lines_removed
         result.landing_files_rewritten = landing.files_rewritten
         known_ids |= landing.user_ids_found

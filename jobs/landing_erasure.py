@@ -32,6 +32,11 @@ class LandingErasure:
     lines_removed: int = 0
     files_rewritten: int = 0
     user_ids_found: set[str] = field(default_factory=set)
+    lines_by_file: defaultdict[str, set[int]] = field(default_factory=lambda: defaultdict(set))
+
+    @property
+    def lines_found(self) -> int:
+        return sum(len(numbers) for numbers in self.lines_by_file.values())
 
 
 def _may_name(user_ids: list[str]) -> Column:
@@ -114,6 +119,13 @@ def gzip_pieces(pieces: Iterable[bytes]) -> Iterator[bytes]:
 
 
 def remove_user_lines(spark: SparkSession, config: Config, user_ids: list[str]) -> LandingErasure:
+    result = find_user_lines(spark, config, user_ids)
+    rewrite_files(spark, result)
+    return result
+
+
+def find_user_lines(spark: SparkSession, config: Config, user_ids: list[str]) -> LandingErasure:
+    """Which lines of which landing files name one of `user_ids` (nothing rewritten yet)."""
     result = LandingErasure()
     days = landing_days(spark, config)
     for day in days:
@@ -129,17 +141,20 @@ def remove_user_lines(spark: SparkSession, config: Config, user_ids: list[str]) 
     all_lines = readable[0]
     for lines in readable[1:]:
         all_lines = all_lines.unionByName(lines)
-    by_file: dict[str, set[int]] = defaultdict(set)
     for row in _their_lines(all_lines, user_ids).collect():
-        by_file[row["source_file"]].add(int(row["line_number"]))
+        result.lines_by_file[row["source_file"]].add(int(row["line_number"]))
         result.user_ids_found.add(row["user_id"])
-    for path, line_numbers in sorted(by_file.items()):
+    return result
+
+
+def rewrite_files(spark: SparkSession, found: LandingErasure) -> None:
+    """Rewrite each file `found` names without its lines, one piece at a time."""
+    for path, line_numbers in sorted(found.lines_by_file.items()):
         pieces = filesystem.read_chunks(spark, path)
         if path.endswith(GZIP_SUFFIX):
             kept = gzip_pieces(stream_without_lines(gunzip_pieces(pieces), line_numbers))
         else:
             kept = stream_without_lines(pieces, line_numbers)
         filesystem.replace_file(spark, path, kept)
-        result.lines_removed += len(line_numbers)
-        result.files_rewritten += 1
-    return result
+        found.lines_removed += len(line_numbers)
+        found.files_rewritten += 1
