@@ -9,6 +9,7 @@ after parsing and dropped before anything is cached or written.
 from __future__ import annotations
 
 import datetime as dt
+import math
 from typing import Any
 
 from pyspark import StorageLevel
@@ -26,6 +27,8 @@ from jobs.transforms.parsing import parse_events
 from schemas.tables import DATE_PARTITION
 
 CLUSTER_COLUMN = "sender_user_key"
+# A quarantine row is a few hundred bytes: this keeps a day's file in the tens of megabytes.
+QUARANTINE_ROWS_PER_FILE = 200_000
 STATUS_ARRAY_TYPE = "array<struct<user_key:bigint,status:string,ts:timestamp>>"
 MESSAGE_FIELDS = (
     "conversation_key", "sender_user_key", "message_type_key", "date_key", "time_key", "device_key",
@@ -72,7 +75,7 @@ def run_day(spark: SparkSession, config: Config, day: dt.date) -> dict[str, int]
         report.details = {"files": len(landing.files), "corrupt_files": len(landing.corrupt_files)}
 
     with step("ingest.quarantine") as report:
-        _write_quarantine(spark, config, day, parsed, landing.corrupt_files)
+        _write_quarantine(spark, config, day, parsed, landing.corrupt_files, bad_lines)
         report.rows_out = report.rows_quarantined = bad_lines + len(landing.corrupt_files)
 
     with step("ingest.dedup") as report:
@@ -139,7 +142,12 @@ def _cluster_by_sender(spark: SparkSession, config: Config, day: dt.date) -> int
 
 
 def _write_quarantine(
-    spark: SparkSession, config: Config, day: dt.date, parsed: DataFrame, corrupt_files: list[tuple[str, str]]
+    spark: SparkSession,
+    config: Config,
+    day: dt.date,
+    parsed: DataFrame,
+    corrupt_files: list[tuple[str, str]],
+    bad_line_count: int,
 ) -> None:
     bad_lines = parsed.where(F.col("reject_reason").isNotNull()).select(
         F.lit(day).alias("landing_date"),
@@ -161,7 +169,12 @@ def _write_quarantine(
         "quarantine_id",
         keys.surrogate_key(keys.QUARANTINE, "source_file", F.coalesce(F.col("line_number"), F.lit(0))),
     )
-    storage.replace_where(quarantined, config, "quarantine", f"landing_date = DATE'{day.isoformat()}'")
+    # The bad lines come from every read split (hundreds at 5M messages); left as they are,
+    # each split would write its own tiny file, which every later delete and purge then opens.
+    files = max(1, math.ceil(bad_line_count / QUARANTINE_ROWS_PER_FILE))
+    storage.replace_where(
+        quarantined.repartition(files), config, "quarantine", f"landing_date = DATE'{day.isoformat()}'"
+    )
 
 
 def _not_seen_before(spark: SparkSession, config: Config, day: dt.date, valid: DataFrame) -> DataFrame:

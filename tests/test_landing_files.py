@@ -202,3 +202,16 @@ def names_a_cause(reason: str) -> bool:
     cause = reason.removeprefix("corrupt_gzip: ")
     return (reason.startswith("corrupt_gzip: ") and bool(cause) and "error occurred while calling" not in cause
             and not re.fullmatch(r"[\w.$]+\.", cause))
+
+
+def test_a_days_quarantine_is_one_file_not_one_per_read_split(spark: SparkSession, prepared: Config) -> None:
+    # Every landing file is at least one read split; each split used to write its own file.
+    day = dt.date(2026, 11, 3)
+    write_files(prepared, day, {f"events-{n}.json": message(10 + n) + b"\nnot json\n{]\n" for n in range(4)})
+    counts = ingest.run_day(spark, prepared, day)
+    assert (counts["accepted"], counts["quarantined"]) == (4, 8)
+    quarantine = (
+        spark.read.format("delta").load(prepared.table_path("quarantine")).where(F.col("landing_date") == F.lit(day))
+    )
+    assert quarantine.count() == 8
+    assert len(quarantine.inputFiles()) == 1
