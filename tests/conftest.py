@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import logging
 import os
 import shutil
 from collections.abc import Iterator
@@ -18,6 +19,10 @@ REPO = Path(__file__).resolve().parent.parent
 # The binding contract lives beside the repository (../shared/contract), as in CI.
 CONTRACT = Path(os.environ.get("CHATLAKE_CONTRACT_DIR", REPO.parent / "shared" / "contract"))
 EXAMPLES = CONTRACT / "examples"
+
+# py4j says "Closing down clientserver connection" at INFO when its objects are collected, after
+# pytest has closed the streams that Airflow's root handler (test_schedule) writes to.
+logging.getLogger("py4j").setLevel(logging.WARNING)
 
 TEST_SETTINGS = {
     "spark.ui.enabled": "false",
