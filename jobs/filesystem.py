@@ -91,9 +91,9 @@ def read_chunks(spark: SparkSession, path: str, chunk_bytes: int = 8 << 20) -> I
 WRITE_CHUNK_BYTES = 8 << 20
 
 
-def replace_file(spark: SparkSession, path: str, content: bytes | Iterable[bytes]) -> None:
-    """Write `content` (bytes, or pieces of it as they are made) beside `path` as
-    `.<name>.rewriting`, then swap it in.
+def replace_file(spark: SparkSession, path: str, pieces: Iterable[bytes]) -> None:
+    """Write `pieces` (a file's content, as they are made) beside `path` as `.<name>.rewriting`,
+    then swap it in.
 
     If the process dies in between, `finish_replacements` on the folder completes the swap
     (the side file is whole once the original is gone) or drops the half-written side file.
@@ -105,7 +105,7 @@ def replace_file(spark: SparkSession, path: str, content: bytes | Iterable[bytes
     side = jvm.org.apache.hadoop.fs.Path(target.getParent(), f".{target.getName()}{REWRITING_SUFFIX}")
     stream = fs.create(side, True)
     try:
-        for piece in [content] if isinstance(content, bytes) else content:
+        for piece in pieces:
             for start in range(0, len(piece), WRITE_CHUNK_BYTES):
                 stream.write(bytearray(piece[start:start + WRITE_CHUNK_BYTES]))
     finally:

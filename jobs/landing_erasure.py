@@ -118,12 +118,6 @@ def gzip_pieces(pieces: Iterable[bytes]) -> Iterator[bytes]:
     yield deflater.flush()
 
 
-def remove_user_lines(spark: SparkSession, config: Config, user_ids: list[str]) -> LandingErasure:
-    result = find_user_lines(spark, config, user_ids)
-    rewrite_files(spark, result)
-    return result
-
-
 def find_user_lines(spark: SparkSession, config: Config, user_ids: list[str]) -> LandingErasure:
     """Which lines of which landing files name one of `user_ids` (nothing rewritten yet)."""
     result = LandingErasure()

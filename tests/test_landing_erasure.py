@@ -15,9 +15,10 @@ from pyspark.sql import types as T
 
 from jobs.landing_erasure import (
     _their_lines,
+    find_user_lines,
     gunzip_pieces,
     gzip_pieces,
-    remove_user_lines,
+    rewrite_files,
     stream_without_lines,
     without_lines,
 )
@@ -106,7 +107,8 @@ def test_files_are_rewritten_in_pieces_without_their_lines(spark: SparkSession, 
     (day / "events-2.json").write_bytes(untouched)
     untouched_mtime = (day / "events-2.json").stat().st_mtime_ns
 
-    result = remove_user_lines(spark, make_config(tmp_path), ["u_1", "u_9"])
+    result = find_user_lines(spark, make_config(tmp_path), ["u_1", "u_9"])
+    rewrite_files(spark, result)
 
     assert (day / "events-0.json").read_bytes() == b'{"user_id": "u_2"}\r\n'
     rewritten = gzip.decompress((day / "events-1.json.gz").read_bytes())
