@@ -19,7 +19,7 @@ from importlib import resources
 from typing import Any
 
 from pyspark import StorageLevel
-from pyspark.sql import DataFrame, Observation, SparkSession
+from pyspark.sql import Column, DataFrame, Observation, SparkSession
 from pyspark.sql import functions as F
 
 from jobs import storage
@@ -131,12 +131,20 @@ def _rates(config: Config) -> dict[str, float]:
     return {type_name: config.topics.rate_for(type_name) for type_name in CONVERSATION_TYPES}
 
 
+# Only a line that spells out "message_sent", or escapes a character (JSON may write any of
+# it as \uXXXX), can be a message_sent event: status, membership and user lines (three in
+# four lines) are not parsed a second time.
+def _may_be_message_sent(line: Column) -> Column:
+    return line.contains('"message_sent"') | line.contains("\\")
+
+
 def _candidates(spark: SparkSession, config: Config, day: dt.date) -> DataFrame:
     """dt=D's message_sent lines with text that are their message's winning event, with the
     message's keys and conversation type (null if the conversation's type is unknown)."""
     lines = (
         read_landing_day(spark, config, day)
-        .lines.transform(parse_events(day, config.future_tolerance_hours))
+        .lines.where(_may_be_message_sent(F.col("value")))
+        .transform(parse_events(day, config.future_tolerance_hours))
         .where(
             F.col("reject_reason").isNull()
             & (F.col("event_type") == "message_sent")

@@ -60,6 +60,8 @@ class FieldSpec:
     allowed: tuple[str, ...] | None = None
     minimum: int | None = None
     is_timestamp: bool = False
+    # False for a container whose fields are specs of their own: only its type is checked.
+    stored: bool = True
 
 
 COMMON_FIELDS: tuple[FieldSpec, ...] = (
@@ -69,7 +71,7 @@ COMMON_FIELDS: tuple[FieldSpec, ...] = (
     FieldSpec("server_ts", "server_ts_raw", JSON_STRING, True, is_timestamp=True),
     FieldSpec("client_ts", "client_ts_raw", JSON_STRING, False, is_timestamp=True),
     FieldSpec("user_id", "user_id", JSON_STRING, True),
-    FieldSpec("device", "device_raw", JSON_OBJECT, False),
+    FieldSpec("device", "device_raw", JSON_OBJECT, False, stored=False),
 )
 
 # Checked only when `device` is an object.

@@ -93,3 +93,22 @@ def test_quarantined_fields_never_hold_text(spark: SparkSession) -> None:
     assert secret not in (rows[0]["record_json"] or "") and '"seq":"x"' in rows[0]["record_json"]
     assert rows[1]["record_json"] is None
     assert rows[1]["line_length"] == len(broken.encode()) and len(rows[1]["line_sha256"]) == 64
+
+
+def test_fields_of_other_event_types_and_names_in_other_case_are_not_read(spark: SparkSession) -> None:
+    status = {k: v for k, v in GOOD.items() if k not in {"message_type", "text", "media_count", "size_bytes",
+                                                          "seq", "reply_to_message_id", "metadata"}}
+    lines = [
+        # a status line carrying fields of message_sent (one of them of the wrong type)
+        json.dumps({**status, "event_type": "message_status", "status": "read", "message_type": 5, "seq": "x"}),
+        # JSON names are case-sensitive: EVENT_ID and User_Id are unknown fields
+        with_changes(EVENT_ID="ev-other", User_Id="u_other"),
+    ]
+    parsed = parse(spark, lines).select(
+        "line_number", "reject_reason", "event_id", "user_id", "status", "message_type", "seq", "text"
+    )
+    expected = spark.createDataFrame(
+        [(1, None, "ev-1", "u_1", "read", None, None, None), (2, None, "ev-1", "u_1", None, "text", 1, "héllo 👍🏽")],
+        parsed.schema,
+    )
+    assert_df_equality(parsed, expected, ignore_row_order=True, ignore_nullable=True)

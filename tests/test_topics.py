@@ -271,6 +271,37 @@ def ingested(spark: SparkSession, tmp_path: Path, warehouse_template: Path) -> C
     return config
 
 
+def test_a_message_whose_event_type_is_written_with_an_escape_is_still_a_candidate(
+    spark: SparkSession, tmp_path: Path, warehouse_template: Path, taxonomy
+) -> None:
+    # topics parses only lines that can be message_sent events; JSON may spell the type
+    # with \u escapes, and such a line is a valid message all the same
+    config = install_warehouse(warehouse_template, make_config(tmp_path, topics={"sample_rate": 1.0}))
+    _write_landing(config)
+    landing = Path(config.landing_day_path(DAY.isoformat())) / "events-0.json"
+    lines = landing.read_text(encoding="utf-8").splitlines()
+    lines = [
+        line.replace('"message_sent"', '"message\\u005fsent"') if '"ev-a1"' in line else line for line in lines
+    ]
+    escaped = next(line for line in lines if '"ev-a1"' in line)
+    assert escaped.count("\\") == 1 and '"message_sent"' not in escaped
+    landing.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    ingest.run_day(spark, config, DAY)
+
+    counts = topics.run_day(spark, config, DAY, taxonomy)
+
+    assert counts["candidates"] == 4 and counts["sampled"] == 4
+    travel = (
+        _assignments(spark, config)
+        .where(F.col("topic_confidence") >= 0.7)
+        .where(F.col("message_event_id") == keys.surrogate_key(keys.MESSAGE, F.lit("m_a1")))
+        .join(storage.read(spark, config, "dim_topics"), on="topic_key", how="inner")
+        .select("topic_name")
+        .collect()
+    )
+    assert [row["topic_name"] for row in travel] == ["travel"]
+
+
 def test_job_assigns_topics_idempotently_and_stores_no_text(spark, ingested, taxonomy) -> None:
     config = ingested
     counts = topics.run_day(spark, config, DAY, taxonomy)

@@ -13,6 +13,7 @@ from collections.abc import Callable
 
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
+from pyspark.sql import types as T
 
 from schemas.raw_events import (
     COMMON_FIELDS,
@@ -39,6 +40,7 @@ TRAILING_WHITESPACE = r"[ \t]+$"
 # After string literals are blanked, a closing bracket directly followed by an opening one
 # means two JSON values were run together on one line.
 RUN_TOGETHER = r"[}\]]\s*[{\[]"
+LEADING_BRACE = r"^[ \t]*\{"
 EARLIEST_EVENT = "2000-01-01 00:00:00"
 
 REASON_INVALID_UTF8 = "invalid_utf8"
@@ -46,26 +48,67 @@ REASON_INVALID_JSON = "invalid_json"
 REASON_NOT_OBJECT = "not_an_object"
 REASON_VERSION = "unsupported_schema_version"
 REASON_EVENT_TYPE = "unknown_event_type"
+VALUES = "_values"
+# Which event types each event-specific column belongs to.
+EVENT_TYPES_OF: dict[str, tuple[str, ...]] = {}
+for _name, _specs in EVENT_FIELDS.items():
+    for _spec in _specs:
+        EVENT_TYPES_OF[_spec.column] = (*EVENT_TYPES_OF.get(_spec.column, ()), _name)
 
 
-def _json_type(path: str) -> Column:
-    """Spark's name for the JSON type at `path`: STRING, BIGINT, OBJECT<...>, VOID (null),
-    or SQL NULL when the field is absent."""
-    return F.expr(f"schema_of_variant(try_variant_get(v, '$.{path}', 'variant'))")
-
-
-def _value(spec: FieldSpec) -> Column:
-    path = f"'$.{spec.path}'"
-    if spec.json_type == JSON_OBJECT:
-        # An explicit JSON null is an absent object, not the text 'null'.
-        variant = f"try_variant_get(v, {path}, 'variant')"
-        return F.expr(f"CASE WHEN is_variant_null({variant}) THEN NULL ELSE to_json({variant}) END")
-    spark_type = {JSON_STRING: "string", JSON_INT: "bigint", JSON_BOOL: "boolean"}[spec.json_type]
-    return F.expr(f"try_variant_get(v, {path}, '{spark_type}')")
+def _raw_column(spec: FieldSpec) -> str:
+    return f"_raw_{spec.column}"
 
 
 def _type_column(spec: FieldSpec) -> str:
     return f"_type_{spec.column}"
+
+
+def _json_type(spec: FieldSpec) -> Column:
+    """Spark's name for the JSON type of the field: STRING, BIGINT, BOOLEAN, VOID (null),
+    OBJECT for any object, or SQL NULL when the field is absent."""
+    json_type = F.expr(f"schema_of_variant({_raw_column(spec)})")
+    if spec.json_type == JSON_OBJECT:
+        return F.when(json_type.startswith(JSON_OBJECT), F.lit(JSON_OBJECT)).otherwise(json_type)
+    return json_type
+
+
+def _value(spec: FieldSpec) -> Column:
+    if spec.json_type == JSON_OBJECT:
+        # Objects are kept as JSON text; an explicit JSON null is an absent object, not 'null'.
+        raw = _raw_column(spec)
+        return F.expr(f"CASE WHEN is_variant_null({raw}) THEN NULL ELSE to_json({raw}) END")
+    # Scalars come from one Jackson pass over the line (from_json), several times cheaper
+    # than a variant cast per field. They are trusted only where the variant's type check
+    # passes; where it fails the line is quarantined and the value is only informative.
+    field = F.col(VALUES)
+    for part in spec.path.split("."):
+        field = field.getField(part)
+    return field
+
+
+def _values_schema(specs: list[FieldSpec]) -> T.StructType:
+    """from_json's schema for the scalar fields: strings as strings, so that a field of the
+    wrong type still reads as its JSON text; integers and booleans as themselves."""
+    spark_types = {JSON_STRING: T.StringType(), JSON_INT: T.LongType(), JSON_BOOL: T.BooleanType()}
+    top: dict[str, T.DataType] = {}
+    nested: dict[str, list[T.StructField]] = {}
+    for spec in specs:
+        if spec.json_type == JSON_OBJECT:
+            continue
+        if "." in spec.path:
+            parent, name = spec.path.split(".", 1)
+            nested.setdefault(parent, []).append(T.StructField(name, spark_types[spec.json_type]))
+        else:
+            top[spec.path] = spark_types[spec.json_type]
+    return T.StructType(
+        [T.StructField(name, data_type) for name, data_type in top.items()]
+        + [T.StructField(parent, T.StructType(fields)) for parent, fields in nested.items()]
+    )
+
+
+def _timestamp_column(spec: FieldSpec) -> str:
+    return spec.column.removesuffix("_raw")
 
 
 def _is_absent(spec: FieldSpec) -> Column:
@@ -74,10 +117,7 @@ def _is_absent(spec: FieldSpec) -> Column:
 
 
 def _has_wrong_type(spec: FieldSpec) -> Column:
-    json_type = F.col(_type_column(spec))
-    if spec.json_type == JSON_OBJECT:
-        return ~json_type.startswith("OBJECT")
-    return json_type != spec.json_type
+    return F.col(_type_column(spec)) != spec.json_type
 
 
 def _field_checks(spec: FieldSpec, landing_day: dt.date, future_tolerance_hours: int) -> list[tuple[Column, str]]:
@@ -93,7 +133,7 @@ def _field_checks(spec: FieldSpec, landing_day: dt.date, future_tolerance_hours:
     if spec.allowed is not None:
         checks.append((~absent & ~value.isin(*spec.allowed), f"invalid_value:{spec.path}"))
     if spec.is_timestamp:
-        parsed = F.expr(f"try_cast({spec.column} AS TIMESTAMP)")
+        parsed = F.col(_timestamp_column(spec))
         checks.append(
             (~absent & (~value.rlike(ISO_INSTANT) | parsed.isNull()), f"invalid_timestamp:{spec.path}")
         )
@@ -108,37 +148,76 @@ def _field_checks(spec: FieldSpec, landing_day: dt.date, future_tolerance_hours:
     return checks
 
 
-def _reason(landing_day: dt.date, future_tolerance_hours: int) -> Column:
-    def checks_of(specs: tuple[FieldSpec, ...]) -> list[tuple[Column, str]]:
-        return [c for spec in specs for c in _field_checks(spec, landing_day, future_tolerance_hours)]
+def _with_fields(fields: list[tuple[FieldSpec, Column | None]]) -> Callable[[DataFrame], DataFrame]:
+    """Adds each field's value and JSON type column; a field with a condition is read only
+    where it holds. The type is looked up in the variant, once per field."""
 
-    event_type = F.col("event_type")
-    ordered: list[tuple[Column, str]] = [
-        (~F.col("_valid_utf8"), REASON_INVALID_UTF8),
-        (F.col("v").isNull() | F.col("_run_together"), REASON_INVALID_JSON),
-        (~F.col("_root_type").startswith("OBJECT"), REASON_NOT_OBJECT),
-    ]
-    common = checks_of(COMMON_FIELDS)
-    # schema_version and event_type are judged before the other common fields, because a
-    # line of an unknown version or type cannot be held to this version's rules.
-    version_spec, event_type_spec = COMMON_FIELDS[0], COMMON_FIELDS[2]
-    ordered += checks_of((version_spec,))
-    ordered.append((F.col("schema_version") != SCHEMA_VERSION, REASON_VERSION))
-    ordered += checks_of((event_type_spec,))
-    ordered.append((~event_type.isin(*EVENT_TYPES), REASON_EVENT_TYPE))
-    ordered += [c for c in common if not c[1].endswith((":schema_version", ":event_type"))]
-    for name, specs in EVENT_FIELDS.items():
-        ordered += [((event_type == name) & condition, reason) for condition, reason in checks_of(specs)]
-    device_present = F.col("_type_device_raw").startswith("OBJECT")
-    ordered += [(device_present & condition, reason) for condition, reason in checks_of(DEVICE_FIELDS)]
+    def transform(lines: DataFrame) -> DataFrame:
+        def gated(column: Column, applies: Column | None) -> Column:
+            return column if applies is None else F.when(applies, column)
 
+        lookups = [
+            gated(F.expr(f"try_variant_get(v, '$.{spec.path}', 'variant')"), applies).alias(_raw_column(spec))
+            for spec, applies in fields
+        ]
+        values = {spec.column: gated(_value(spec), applies) for spec, applies in fields if spec.stored}
+        return (
+            lines.select("*", *lookups)
+            .withColumns(values)
+            .withColumns({_type_column(spec): _json_type(spec) for spec, _ in fields})
+            .drop(*[_raw_column(spec) for spec, _ in fields])
+        )
+
+    return transform
+
+
+def _first_failure(checks: list[tuple[Column, str]]) -> Column:
+    """The reason of the first check that holds, or null."""
     reason: Column | None = None
-    for condition, text in ordered:
+    for condition, text in checks:
         # A null condition (e.g. comparing an absent field) is not a failure.
         guarded = F.coalesce(condition, F.lit(False))
         reason = F.when(guarded, F.lit(text)) if reason is None else reason.when(guarded, F.lit(text))
     assert reason is not None
     return reason
+
+
+def _reason(landing_day: dt.date, future_tolerance_hours: int) -> Column:
+    def checks_of(specs: tuple[FieldSpec, ...]) -> list[tuple[Column, str]]:
+        return [c for spec in specs for c in _field_checks(spec, landing_day, future_tolerance_hours)]
+
+    event_type = F.col("event_type")
+    line_checks: list[tuple[Column, str]] = [
+        (~F.col("_valid_utf8"), REASON_INVALID_UTF8),
+        (F.col("v").isNull() | F.col("_run_together"), REASON_INVALID_JSON),
+        (~F.col("_is_object"), REASON_NOT_OBJECT),
+    ]
+    common = checks_of(COMMON_FIELDS)
+    # schema_version and event_type are judged before the other common fields, because a
+    # line of an unknown version or type cannot be held to this version's rules.
+    version_spec, event_type_spec = COMMON_FIELDS[0], COMMON_FIELDS[2]
+    line_checks += checks_of((version_spec,))
+    line_checks.append((F.col("schema_version") != SCHEMA_VERSION, REASON_VERSION))
+    line_checks += checks_of((event_type_spec,))
+    line_checks.append((~event_type.isin(*EVENT_TYPES), REASON_EVENT_TYPE))
+    line_checks += [c for c in common if not c[1].endswith((":schema_version", ":event_type"))]
+    # A line is held only to its own event type's rules, so it runs through that type's
+    # checks alone rather than through all of them (most lines are valid and run the whole
+    # list): the first failure is the same, and the work per line a third.
+    event_checks: Column | None = None
+    for name, specs in EVENT_FIELDS.items():
+        type_checks = _first_failure(checks_of(specs))
+        event_checks = (
+            F.when(event_type == name, type_checks)
+            if event_checks is None
+            else event_checks.when(event_type == name, type_checks)
+        )
+    assert event_checks is not None
+    device_checks = F.when(F.col("_type_device_raw") == JSON_OBJECT, _first_failure(checks_of(DEVICE_FIELDS)))
+    return F.coalesce(_first_failure(line_checks), event_checks, device_checks)
+
+
+VALUES_SCHEMA = _values_schema(all_columns())
 
 
 def parse_events(
@@ -155,41 +234,57 @@ def parse_events(
     """
 
     def transform(lines: DataFrame) -> DataFrame:
-        specs = all_columns()
         stripped = F.regexp_replace(F.col("value"), JSON_STRING_LITERAL, '""')
-        parsed = (
+        objects = (
             lines.where(F.trim(F.col("value")) != "")
             # Not UTF-8 is not JSON (RFC 8259); parsed, its broken bytes would become U+FFFD and
             # two different ids could read as one.
             .withColumn("_valid_utf8", F.expr("is_valid_utf8(value)"))
             .withColumn("v", F.when(F.col("_valid_utf8"), F.expr("try_parse_json(value)")))
-            .withColumn("_root_type", F.expr("schema_of_variant(v)"))
+            # A JSON text that starts with a brace is an object: cheaper than schema_of_variant,
+            # which would spell out the schema of the whole line.
+            .withColumn("_is_object", F.col("v").isNotNull() & F.col("value").rlike(LEADING_BRACE))
+            .withColumn(VALUES, F.when(F.col("_is_object"), F.from_json(F.col("value"), VALUES_SCHEMA)))
             .withColumn(
                 "_run_together",
-                F.col("_root_type").startswith("OBJECT")
+                F.col("_is_object")
                 & (
                     stripped.rlike(RUN_TOGETHER)
                     | ~F.regexp_replace(stripped, TRAILING_WHITESPACE, "").endswith("}")
                     | (F.size(F.split(stripped, r"\{")) != F.size(F.split(stripped, r"\}")))
                 ),
             )
-            .select(
-                "*",
-                *[_json_type(spec.path).alias(_type_column(spec)) for spec in specs],
-                *[_value(spec).alias(spec.column) for spec in specs],
+        )
+        event_type = F.col("event_type")
+        # Fields of other event types are not read: a status line's stray `message_type` is
+        # neither checked nor kept, and the lookups of the fields that do not apply are saved.
+        own_fields = [
+            (spec, event_type.isin(*EVENT_TYPES_OF[spec.column]) if spec.column in EVENT_TYPES_OF else None)
+            for spec in all_columns()
+            if spec not in COMMON_FIELDS
+        ]
+        parsed = (
+            objects.transform(_with_fields([(spec, None) for spec in COMMON_FIELDS]))
+            .transform(_with_fields(own_fields))
+            .withColumns(
+                {
+                    _timestamp_column(spec): F.expr(f"try_cast({spec.column} AS TIMESTAMP)")
+                    for spec in COMMON_FIELDS
+                    if spec.is_timestamp
+                }
             )
         )
         checked = parsed.withColumn("reject_reason", _reason(landing_day, future_tolerance_hours))
-        is_object = F.coalesce(F.col("_root_type").startswith("OBJECT") & ~F.col("_run_together"), F.lit(False))
+        is_object = F.col("_is_object") & ~F.col("_run_together")
         bad = F.col("reject_reason").isNotNull()
         offset = F.regexp_extract("client_ts_raw", OFFSET_SUFFIX, 1)
         return checked.select(
             "source_file",
             "line_number",
             "reject_reason",
-            *[F.col(spec.column) for spec in specs if not spec.is_timestamp],
-            F.expr("try_cast(server_ts_raw AS TIMESTAMP)").alias("server_ts"),
-            F.expr("try_cast(client_ts_raw AS TIMESTAMP)").alias("client_ts"),
+            *[F.col(spec.column) for spec in all_columns() if spec.stored and not spec.is_timestamp],
+            "server_ts",
+            "client_ts",
             F.when(offset == "Z", F.lit(0))
             .when(
                 offset != "",
