@@ -71,8 +71,10 @@ def run_day(
             observed.where(F.col("in_sample"))
             .transform(topic_scoring.assign_topics(keywords, taxonomy.calibration, carry=CARRIED))
             .transform(_as_fact_rows(taxonomy))
-            # Text-free from here on: ids, topic keys and numbers.
-            .persist(StorageLevel.MEMORY_AND_DISK)
+            # Text-free from here on: ids, topic keys and numbers. A checkpoint, not a cache:
+            # Delta's MERGE materializes a source that reads files and ignores a cache
+            # (delta-io/delta#2011), so a cached source parsed and scored the day again.
+            .localCheckpoint(eager=True, storageLevel=StorageLevel.MEMORY_AND_DISK)
         )
         assignment_count = assignments.count()
         observed_counts = _observed_or_counted(sample_counts, candidates)
@@ -89,7 +91,6 @@ def run_day(
         confident = assignments.where(F.col("topic_confidence") >= CONFIDENT).count()
         report.rows_out = assignment_count
         report.details = {"confident": confident, "dates": len(date_keys)}
-    assignments.unpersist()
 
     with step("topics.dim_topics"):
         _update_dim_topics(spark, config, day, taxonomy)
