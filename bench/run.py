@@ -755,16 +755,31 @@ def git_state() -> dict[str, Any]:
 
 
 def latest_results() -> list[dict[str, Any]]:
-    """The newest result of each size found in bench/results/, smallest size first."""
-    newest: dict[int, tuple[str, dict[str, Any], dict[str, Any]]] = {}
+    """Per size, the newest result in bench/results/, with each step it did not run taken from
+    the newest earlier result that did (marked with that run), smallest size first. A run of a
+    few steps then updates those figures without hiding the others."""
+    by_size: dict[int, list[tuple[str, dict[str, Any], dict[str, Any]]]] = {}
     for path in sorted(RESULTS_DIR.glob("*.json")):
         document = json.loads(path.read_text(encoding="utf-8"))
+        run = {k: v for k, v in document.items() if k != "sizes"} | {"file": path.name}
         for size in document.get("sizes", []):
-            stamp = document.get("started", "")
-            if size["messages"] not in newest or stamp >= newest[size["messages"]][0]:
-                newest[size["messages"]] = (stamp, size, {**document, "file": path.name})
-    return [{**size, "run": {k: v for k, v in run.items() if k != "sizes"}}
-            for _, (_, size, run) in sorted(newest.items())]
+            by_size.setdefault(size["messages"], []).append((document.get("started", ""), size, run))
+    merged = []
+    for _, results in sorted(by_size.items()):
+        results.sort(key=lambda result: result[0])
+        _, newest, run = results[-1]
+        steps = dict(newest["steps"])
+        erasure = dict(newest.get("erasure", {}))
+        for _, earlier, earlier_run in reversed(results[:-1]):
+            for name, summary in earlier["steps"].items():
+                if steps.get(name, {}).get("status", "not run") == "not run" and summary.get("status") != "not run":
+                    steps[name] = {**summary, "from_run": earlier_run}
+                    if name in earlier.get("erasure", {}):
+                        erasure[name] = earlier["erasure"][name]
+                    if name == "purge" and "purge" in earlier.get("erasure", {}):
+                        erasure["purge"] = earlier["erasure"]["purge"]
+        merged.append({**newest, "steps": steps, "erasure": erasure, "ratios": ratios(steps), "run": run})
+    return merged
 
 
 def _fmt(value: Any, digits: int = 1) -> str:
@@ -816,11 +831,18 @@ def render_size(size: dict[str, Any]) -> list[str]:
         summary = steps[name]
         peak = summary.get("jvm_peak_mb") if name != "peer" else summary.get("python_peak_mb")
         peak_cell = _fmt(peak, 0) + (" (DuckDB process)" if name == "peer" and peak else "")
+        earlier = summary.get("from_run")
+        status = _status_cell(summary) + (
+            f" (run {earlier.get('file', '?').split('-')[0]}, commit "
+            f"{str(earlier.get('git', {}).get('commit', ''))[:7]})" if earlier else "")
         lines.append(
-            f"| {STEP_LABELS[name]} | {_status_cell(summary)} | {_fmt(summary.get('wall_seconds'))} | "
+            f"| {STEP_LABELS[name]} | {status} | {_fmt(summary.get('wall_seconds'))} | "
             f"{_fmt(summary.get('messages_per_second'), 0)} | {_fmt(summary.get('job_seconds'))} | "
             f"{_fmt(summary.get('startup_exit_seconds'))} | {peak_cell} |")
     ratio = size["ratios"]
+    if any("from_run" in summary for summary in steps.values()):
+        lines += ["", "A step marked with another run was not measured in this one: its figures "
+                  "are that run's, taken with that commit's code, and the ratios below mix the two."]
     lines += [
         "",
         f"- nightly / floor: **{_fmt(ratio.get('nightly_over_floor'), 2)}** wall "
