@@ -24,6 +24,10 @@ BASE_SETTINGS = {
     "spark.sql.adaptive.coalescePartitions.enabled": "true",
     "spark.sql.files.maxPartitionBytes": "16m",
     "spark.sql.autoBroadcastJoinThreshold": "64m",
+    # The parser reads a line's values with from_json: a field of the wrong type (checked and
+    # reported separately) must leave the line's other fields readable, not null them all.
+    # This is Spark's default; set here because parsing.py depends on it.
+    "spark.sql.json.enablePartialResults": "true",
     # Delta replays its log with this many tasks; the default 50 made every small table
     # lookup cost seconds on 2 cores.
     "spark.databricks.delta.snapshotPartitions": "2",
