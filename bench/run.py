@@ -776,8 +776,6 @@ def latest_results() -> list[dict[str, Any]]:
                     steps[name] = {**summary, "from_run": earlier_run}
                     if name in earlier.get("erasure", {}):
                         erasure[name] = earlier["erasure"][name]
-                    if name == "purge" and "purge" in earlier.get("erasure", {}):
-                        erasure["purge"] = earlier["erasure"]["purge"]
         merged.append({**newest, "steps": steps, "erasure": erasure, "ratios": ratios(steps), "run": run})
     return merged
 

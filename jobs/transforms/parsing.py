@@ -271,7 +271,7 @@ def parse_events(
             .withColumns(
                 {
                     _timestamp_column(spec): F.expr(f"try_cast({spec.column} AS TIMESTAMP)")
-                    for spec in COMMON_FIELDS
+                    for spec in all_columns()
                     if spec.is_timestamp
                 }
             )
