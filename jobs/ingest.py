@@ -20,6 +20,7 @@ from jobs import filesystem, storage
 from jobs.config import Config
 from jobs.landing import read_landing_day
 from jobs.progress import LOGGER, step
+from jobs.session import shuffle_partitions_for
 from jobs.tombstones import erased_user_hashes, flag_erased_users
 from jobs.transforms import events as ev
 from jobs.transforms import keys
@@ -78,35 +79,38 @@ def run_day(spark: SparkSession, config: Config, day: dt.date) -> dict[str, int]
         _write_quarantine(spark, config, day, parsed, landing.corrupt_files, bad_lines)
         report.rows_out = report.rows_quarantined = bad_lines + len(landing.corrupt_files)
 
-    with step("ingest.dedup") as report:
-        valid = ev.with_event_keys(ev.first_per_event(parsed.where(F.col("reject_reason").isNull())))
-        accepted = _not_seen_before(spark, config, day, valid).persist(StorageLevel.MEMORY_AND_DISK)
-        accepted_count = accepted.count()
-        duplicates = lines_read - erased_lines - bad_lines - accepted_count
-        report.rows_in, report.rows_out = lines_read - erased_lines - bad_lines, accepted_count
-        report.details = {"duplicates": duplicates}
-    flagged.unpersist()
+    # A big day gets more shuffle partitions than the configured few, so that no cached
+    # partition of `accepted` outgrows memory; small days keep the configured count.
+    with shuffle_partitions_for(spark, lines_read) as shuffle_partitions:
+        with step("ingest.dedup") as report:
+            valid = ev.with_event_keys(ev.first_per_event(parsed.where(F.col("reject_reason").isNull())))
+            accepted = _not_seen_before(spark, config, day, valid).persist(StorageLevel.MEMORY_AND_DISK)
+            accepted_count = accepted.count()
+            duplicates = lines_read - erased_lines - bad_lines - accepted_count
+            report.rows_in, report.rows_out = lines_read - erased_lines - bad_lines, accepted_count
+            report.details = {"duplicates": duplicates, "shuffle_partitions": shuffle_partitions}
+        flagged.unpersist()
 
-    with step("ingest.dimensions") as report:
-        _merge_devices(spark, config, accepted)
-        _merge_users(spark, config, accepted)
-        spells_changed = _merge_membership(spark, config, accepted)
-        _merge_conversations(spark, config, accepted)
-        report.details = {"membership_pairs": spells_changed}
+        with step("ingest.dimensions") as report:
+            _merge_devices(spark, config, accepted)
+            _merge_users(spark, config, accepted)
+            spells_changed = _merge_membership(spark, config, accepted)
+            _merge_conversations(spark, config, accepted)
+            report.details = {"membership_pairs": spells_changed}
 
-    with step("ingest.messages") as report:
-        message_dates, status_dates, messages_in = _merge_messages_and_status(spark, config, accepted)
-        report.rows_out = messages_in
+        with step("ingest.messages") as report:
+            message_dates, status_dates, messages_in = _merge_messages_and_status(spark, config, accepted)
+            report.rows_out = messages_in
 
-    with step("ingest.affected_dates") as report:
-        affected = _record_affected_dates(spark, config, day, accepted, message_dates, status_dates)
-        storage.insert_new(
-            spark, config, "ingested_events",
-            accepted.select("date_key", "event_hash", F.lit(day).alias("landing_date")),
-            ["date_key", "event_hash"],
-        )
-        report.details = {"dates": len(affected)}
-    accepted.unpersist()
+        with step("ingest.affected_dates") as report:
+            affected = _record_affected_dates(spark, config, day, accepted, message_dates, status_dates)
+            storage.insert_new(
+                spark, config, "ingested_events",
+                accepted.select("date_key", "event_hash", F.lit(day).alias("landing_date")),
+                ["date_key", "event_hash"],
+            )
+            report.details = {"dates": len(affected)}
+        accepted.unpersist()
 
     with step("ingest.cluster") as report:
         report.details = {"files": _cluster_by_sender(spark, config, day)}

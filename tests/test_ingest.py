@@ -7,11 +7,12 @@ import gzip
 import json
 from pathlib import Path
 
+import pytest
 from chispa import assert_df_equality
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from jobs import ingest, storage
+from jobs import ingest, session, storage
 from jobs.config import Config
 from tests.conftest import EXAMPLES
 from tests.reliability import record
@@ -211,3 +212,40 @@ def test_rerunning_a_day_changes_no_row(spark: SparkSession, example_run: dict) 
         assert sorted(map(tuple, after), key=repr) == sorted(map(tuple, before[name]), key=repr), name
     record("reruns", [{"step": "ingest, same day again", "tables_compared": len(tables), "equal": True}],
            count_as="reruns_compared")
+
+
+def test_a_big_day_gets_more_shuffle_partitions_and_the_same_result(
+    spark: SparkSession, prepared: Config, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = prepared
+    write_landing(config, "2026-11-02", [
+        message("e1", "2026-11-02T10:00:00Z", "u1", "m1"),
+        message("e2", "2026-11-02T10:00:01Z", "u2", "m2"),
+        message("e1", "2026-11-02T10:00:00Z", "u1", "m1"),  # logged twice
+    ])
+    # One partition per line: the three lines stand for a day too big for the configured two.
+    monkeypatch.setattr(session, "ROWS_PER_SHUFFLE_PARTITION", 1)
+    partitions_during_dedup = []
+    not_seen_before = ingest._not_seen_before
+
+    def recording(*args: object) -> DataFrame:
+        partitions_during_dedup.append(spark.conf.get(session.SHUFFLE_PARTITIONS))
+        return not_seen_before(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(ingest, "_not_seen_before", recording)
+    counts = ingest.run_day(spark, config, dt.date(2026, 11, 2))
+
+    assert partitions_during_dedup == ["3"]
+    assert spark.conf.get(session.SHUFFLE_PARTITIONS) == "2"
+    assert (counts["accepted"], counts["duplicates"], counts["messages"]) == (2, 1, 2)
+    fact = storage.read(spark, config, "fact_message_events").select("message_id").orderBy("message_id")
+    assert [row["message_id"] for row in fact.collect()] == ["m1", "m2"]
+
+
+def test_shuffle_partitions_are_restored_when_the_block_fails(spark: SparkSession) -> None:
+    with pytest.raises(RuntimeError), session.shuffle_partitions_for(spark, 10 * session.ROWS_PER_SHUFFLE_PARTITION):
+        assert spark.conf.get(session.SHUFFLE_PARTITIONS) == "10"
+        raise RuntimeError("a step failed")
+    assert spark.conf.get(session.SHUFFLE_PARTITIONS) == "2"
+    with session.shuffle_partitions_for(spark, 3) as small_day:
+        assert small_day == 2
