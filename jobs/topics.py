@@ -1,11 +1,12 @@
 """`topics --date D`: topics for a deterministic, stratified sample of dt=D's messages with text.
 
 Text exists only in the landing zone, so the step reads dt=D again, keeps the valid
-`message_sent` lines with text that won their message (fact_message_events.source_event_id),
-samples them by message id at their conversation type's rate, and scores only the sample
-against the keyword taxonomy of conf/topics/keywords.yaml. Text is dropped at the first
-projection after sampling; what is shuffled, cached and written holds ids, taxonomy terms and
-numbers only.
+`message_sent` lines with text whose sample position (a hash of the message id) is below the
+highest configured rate, keeps of those the lines that won their message
+(fact_message_events.source_event_id), samples them at their conversation type's rate, and
+scores only the sample against the keyword taxonomy of conf/topics/keywords.yaml. Text is
+dropped at the first projection after scoring; what is cached and written holds ids, taxonomy
+terms and numbers only.
 
 Writes: fact_message_derived_topics (MERGE on date, message, topic and extraction version, so a
 rerun of the same version replaces rather than adds) and dim_topics (each topic's weighted
@@ -56,15 +57,18 @@ def run_day(
 ) -> dict[str, int]:
     """Assign topics to dt=`day`'s sampled messages; returns the counts it logged."""
     taxonomy = taxonomy or topic_scoring.load_taxonomy(config.topics.keywords_file)
+    rates = _rates(config)
+    highest_rate = max(config.topics.sample_rate, *rates.values())
     with step("topics.assign") as report:
-        candidates = _candidates(spark, config, day).transform(
-            sampling.with_sample(_rates(config), config.topics.sample_rate)
+        line_counts = Observation("topic_lines")
+        message_lines = _message_lines(spark, config, day, highest_rate)
+        counted_lines = message_lines.observe(line_counts, F.count(F.lit(1)).alias("lines_in_reach"))
+        candidates = _candidates(spark, config, day, counted_lines, highest_rate).transform(
+            sampling.with_sample(rates, config.topics.sample_rate)
         )
         sample_counts = Observation("topic_sample")
         observed = candidates.observe(
-            sample_counts,
-            F.count(F.lit(1)).alias("candidates"),
-            F.count(F.when(F.col("in_sample"), F.lit(1))).alias("sampled"),
+            sample_counts, F.count(F.when(F.col("in_sample"), F.lit(1))).alias("sampled")
         )
         keywords = topic_scoring.keyword_table(spark, taxonomy)
         assignments = (
@@ -77,10 +81,9 @@ def run_day(
             .localCheckpoint(eager=True, storageLevel=StorageLevel.MEMORY_AND_DISK)
         )
         assignment_count = assignments.count()
-        observed_counts = _observed_or_counted(sample_counts, candidates)
-        candidate_count = int(observed_counts.get("candidates") or 0)
-        sampled_count = int(observed_counts.get("sampled") or 0)
-        report.rows_in, report.rows_out = candidate_count, assignment_count
+        line_count = _observed_or_counted(line_counts, message_lines, "lines_in_reach", F.lit(True))
+        sampled_count = _observed_or_counted(sample_counts, candidates, "sampled", F.col("in_sample"))
+        report.rows_in, report.rows_out = line_count, assignment_count
         report.details = {"sampled": sampled_count}
 
     with step("topics.write") as report:
@@ -96,15 +99,16 @@ def run_day(
         _update_dim_topics(spark, config, day, taxonomy)
 
     counts = {
-        "candidates": candidate_count,
+        "lines_in_reach": line_count,
         "sampled": sampled_count,
         "assignments": assignment_count,
         "confident_assignments": confident,
     }
     LOGGER.info(
-        "topics %s: %s messages with text, %s sampled, %s assignments (%s at >= %s), version %s",
+        "topics %s: %s message lines with text within the sample's reach, %s sampled, "
+        "%s assignments (%s at >= %s), version %s",
         day,
-        f"{candidate_count:,}",
+        f"{line_count:,}",
         f"{sampled_count:,}",
         f"{assignment_count:,}",
         f"{confident:,}",
@@ -114,18 +118,17 @@ def run_day(
     return counts
 
 
-def _observed_or_counted(observation: Observation, candidates: DataFrame) -> dict[str, Any]:
-    """The candidate and sample counts seen while scoring ran, without a second pass over the
-    landing data; Spark sometimes drops an observation made inside a cache build, and then
-    they are counted once more (slower, same numbers)."""
+def _observed_or_counted(
+    observation: Observation, frame: DataFrame, name: str, condition: Column
+) -> int:
+    """A count seen while scoring ran, without a second pass over the landing data; Spark
+    sometimes drops an observation made inside a checkpoint build, and then the rows of
+    `frame` meeting `condition` are counted once more (slower, same number)."""
     try:
-        return dict(observation.get)
+        return int(observation.get.get(name) or 0)
     except Exception:  # py4j surfaces the lost observation as a JVM assertion error
-        totals = candidates.agg(
-            F.count(F.lit(1)).alias("candidates"),
-            F.count(F.when(F.col("in_sample"), F.lit(1))).alias("sampled"),
-        ).first()
-        return totals.asDict() if totals else {}
+        totals = frame.agg(F.count(F.when(condition, F.lit(1))).alias(name)).first()
+        return int(totals[name] or 0) if totals else 0
 
 
 def _rates(config: Config) -> dict[str, float]:
@@ -139,12 +142,33 @@ def _may_be_message_sent(line: Column) -> Column:
     return line.contains('"message_sent"') | line.contains("\\")
 
 
-def _candidates(spark: SparkSession, config: Config, day: dt.date) -> DataFrame:
-    """dt=D's message_sent lines with text that are their message's winning event, with the
-    message's keys and conversation type (null if the conversation's type is unknown)."""
-    lines = (
+# A message id spelled without escapes: when a line holds one such "message_id" and no
+# backslash at all, the parse would read exactly this id.
+PLAIN_MESSAGE_ID = r'"message_id"\s*:\s*"([^"\\]*)"'
+
+
+def _beyond_reach(line: Column, highest_rate: float) -> Column:
+    """True for a line whose message cannot be in the sample at any rate, known before the
+    parse (the costliest part of the step); a line that is not plainly so is parsed."""
+    if highest_rate >= 1.0:
+        return F.lit(False)
+    plain_id = F.regexp_extract(line, PLAIN_MESSAGE_ID, 1)
+    return (
+        ~line.contains("\\")
+        & (F.regexp_count(line, F.lit('"message_id"')) == 1)
+        & line.rlike(PLAIN_MESSAGE_ID)
+        & (sampling.sample_position(plain_id) >= F.lit(float(highest_rate)))
+    )
+
+
+def _message_lines(
+    spark: SparkSession, config: Config, day: dt.date, highest_rate: float
+) -> DataFrame:
+    """dt=D's valid message_sent lines with text that may be in the sample."""
+    line = F.col("value")
+    return (
         read_landing_day(spark, config, day)
-        .lines.where(_may_be_message_sent(F.col("value")))
+        .lines.where(_may_be_message_sent(line) & ~_beyond_reach(line, highest_rate))
         .transform(parse_events(day, config.future_tolerance_hours))
         .where(
             F.col("reject_reason").isNull()
@@ -159,6 +183,30 @@ def _candidates(spark: SparkSession, config: Config, day: dt.date) -> DataFrame:
             "text",
         )
     )
+
+
+def _within_reach(highest_rate: float) -> Any:
+    """Keeps the messages whose sample position is below the highest rate of any type: no
+    other message can be in the sample, so neither they nor their text go into the join's
+    shuffle (at rate 0.25, three in four do not)."""
+
+    def transform(messages: DataFrame) -> DataFrame:
+        if highest_rate >= 1.0:
+            return messages
+        return messages.where(sampling.sample_position("message_id") < F.lit(float(highest_rate)))
+
+    return transform
+
+
+def _candidates(
+    spark: SparkSession,
+    config: Config,
+    day: dt.date,
+    message_lines: DataFrame,
+    highest_rate: float,
+) -> DataFrame:
+    """The message lines that won their message (fact_message_events.source_event_id) and may
+    be sampled, with the message's keys and conversation type (null if the type is unknown)."""
     # The winning event is one of dt=D's accepted events, so its message's date is among the
     # dates ingest recorded for D; reading only those keeps the fact scan to a few partitions.
     affected = [
@@ -168,8 +216,18 @@ def _candidates(spark: SparkSession, config: Config, day: dt.date) -> DataFrame:
         .select("date_key")
         .collect()
     ]
-    messages = storage.read_dates(spark, config, "fact_message_events", affected).select(
-        "message_event_id", "source_event_id", "date_key", "conversation_key", "sender_user_key"
+    messages = (
+        storage.read_dates(spark, config, "fact_message_events", affected)
+        .select(
+            "message_event_id",
+            "source_event_id",
+            "date_key",
+            "conversation_key",
+            "sender_user_key",
+            "message_id",
+        )
+        .transform(_within_reach(highest_rate))
+        .drop("message_id")
     )
     conversation_types = storage.read(spark, config, "dim_conversations").select(
         "conversation_key", "conversation_type_key"
@@ -178,7 +236,8 @@ def _candidates(spark: SparkSession, config: Config, day: dt.date) -> DataFrame:
         "conversation_type_key", "type_name"
     )
     return (
-        lines.join(messages, on=["message_event_id", "source_event_id", "date_key"], how="inner")
+        message_lines.transform(_within_reach(highest_rate))
+        .join(messages, on=["message_event_id", "source_event_id", "date_key"], how="inner")
         .join(F.broadcast(conversation_types), on="conversation_key", how="left")
         .join(F.broadcast(type_names), on="conversation_type_key", how="left")
         .drop("conversation_type_key")

@@ -18,7 +18,7 @@ from pyspark.sql import functions as F
 
 from jobs import ingest, storage, topics
 from jobs.config import Config
-from jobs.transforms import keys, text, topic_scoring
+from jobs.transforms import keys, sampling, text, topic_scoring
 from tests.conftest import REPO, install_warehouse, make_config
 
 DAY = dt.date(2026, 11, 1)
@@ -290,7 +290,8 @@ def test_a_message_whose_event_type_is_written_with_an_escape_is_still_a_candida
 
     counts = topics.run_day(spark, config, DAY, taxonomy)
 
-    assert counts["candidates"] == 4 and counts["sampled"] == 4
+    # five message lines with text (m_g1's retry among them), four messages sampled
+    assert counts["lines_in_reach"] == 5 and counts["sampled"] == 4
     travel = (
         _assignments(spark, config)
         .where(F.col("topic_confidence") >= 0.7)
@@ -305,7 +306,8 @@ def test_a_message_whose_event_type_is_written_with_an_escape_is_still_a_candida
 def test_job_assigns_topics_idempotently_and_stores_no_text(spark, ingested, taxonomy) -> None:
     config = ingested
     counts = topics.run_day(spark, config, DAY, taxonomy)
-    assert counts["candidates"] == 4 and counts["sampled"] == 4
+    # m_g1's retry is a line with text but not its message's winning event: sampled once
+    assert counts["lines_in_reach"] == 5 and counts["sampled"] == 4
     confident = (
         _assignments(spark, config)
         .where(F.col("topic_confidence") >= 0.7)
@@ -352,3 +354,44 @@ def test_job_assigns_topics_idempotently_and_stores_no_text(spark, ingested, tax
         taxonomy.version: first_count,
         newer.version: first_count,
     }
+
+
+def test_below_rate_one_the_sample_is_each_types_own_rate_after_the_early_cut(
+    spark: SparkSession, tmp_path: Path, warehouse_template: Path, taxonomy
+) -> None:
+    # topics drops messages at or above the highest rate (here direct's 0.3) before it parses;
+    # group's (the default) lower rate must still apply after it. Sample positions: m_a2 0.045, m_g1 0.222,
+    # m_a1 0.280, m_a3 0.357, so m_g1 passes the early cut but not its own rate.
+    positions = {
+        row["message_id"]: row["position"]
+        for row in spark.createDataFrame([(m[0],) for m in MESSAGES], "message_id string")
+        .select("message_id", sampling.sample_position("message_id").alias("position"))
+        .collect()
+    }
+    assert positions["m_a2"] < positions["m_g1"] < 0.3 and positions["m_g1"] > 0.2
+    assert positions["m_a1"] < 0.3 < positions["m_a3"]
+    config = install_warehouse(
+        warehouse_template,
+        make_config(tmp_path, topics={"sample_rate": 0.2, "sample_rate_by_type": {"direct": 0.3}}),
+    )
+    _write_landing(config)
+    ingest.run_day(spark, config, DAY)
+
+    counts = topics.run_day(spark, config, DAY, taxonomy)
+
+    # m_a3's line is beyond reach and not parsed; m_g1's retry is parsed but not sampled
+    assert counts["lines_in_reach"] == 4 and counts["sampled"] == 2
+    confident = (
+        _assignments(spark, config)
+        .where(F.col("topic_confidence") >= 0.7)
+        .join(storage.read(spark, config, "dim_topics"), on="topic_key", how="inner")
+        .select("message_event_id", "topic_name", "sample_rate")
+    )
+    expected = spark.createDataFrame(
+        [("m_a1", "travel"), ("m_a2", "celebrations")], "message_id string, topic_name string"
+    ).select(
+        keys.surrogate_key(keys.MESSAGE, "message_id").alias("message_event_id"),
+        "topic_name",
+        F.lit(0.3).alias("sample_rate"),
+    )
+    assert_df_equality(confident, expected, ignore_row_order=True, ignore_nullable=True, ignore_metadata=True)
