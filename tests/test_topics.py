@@ -262,6 +262,15 @@ def _assignments(spark: SparkSession, config: Config) -> DataFrame:
     return storage.read(spark, config, "fact_message_derived_topics").drop("processed_timestamp")
 
 
+def _confident_topics(spark: SparkSession, config: Config) -> DataFrame:
+    """The assignments at confidence >= 0.7, with their topic's name."""
+    return (
+        _assignments(spark, config)
+        .where(F.col("topic_confidence") >= topics.CONFIDENT)
+        .join(storage.read(spark, config, "dim_topics"), on="topic_key", how="inner")
+    )
+
+
 @pytest.fixture()
 def ingested(spark: SparkSession, tmp_path: Path, warehouse_template: Path) -> Config:
     # every message sampled, so the expected rows do not depend on the hash
@@ -293,10 +302,8 @@ def test_a_message_whose_event_type_is_written_with_an_escape_is_still_a_candida
     # five message lines with text (m_g1's retry among them), four messages sampled
     assert counts["lines_in_reach"] == 5 and counts["sampled"] == 4
     travel = (
-        _assignments(spark, config)
-        .where(F.col("topic_confidence") >= 0.7)
+        _confident_topics(spark, config)
         .where(F.col("message_event_id") == keys.surrogate_key(keys.MESSAGE, F.lit("m_a1")))
-        .join(storage.read(spark, config, "dim_topics"), on="topic_key", how="inner")
         .select("topic_name")
         .collect()
     )
@@ -309,9 +316,7 @@ def test_job_assigns_topics_idempotently_and_stores_no_text(spark, ingested, tax
     # m_g1's retry is a line with text but not its message's winning event: sampled once
     assert counts["lines_in_reach"] == 5 and counts["sampled"] == 4
     confident = (
-        _assignments(spark, config)
-        .where(F.col("topic_confidence") >= 0.7)
-        .join(storage.read(spark, config, "dim_topics"), on="topic_key", how="inner")
+        _confident_topics(spark, config)
         .select("message_event_id", "topic_name", "sample_rate", "date_key", "topic_extraction_version")
     )
     expected = spark.createDataFrame(
@@ -382,9 +387,7 @@ def test_below_rate_one_the_sample_is_each_types_own_rate_after_the_early_cut(
     # m_a3's line is beyond reach and not parsed; m_g1's retry is parsed but not sampled
     assert counts["lines_in_reach"] == 4 and counts["sampled"] == 2
     confident = (
-        _assignments(spark, config)
-        .where(F.col("topic_confidence") >= 0.7)
-        .join(storage.read(spark, config, "dim_topics"), on="topic_key", how="inner")
+        _confident_topics(spark, config)
         .select("message_event_id", "topic_name", "sample_rate")
     )
     expected = spark.createDataFrame(
