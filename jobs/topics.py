@@ -5,8 +5,9 @@ Text exists only in the landing zone, so the step reads dt=D again, keeps the va
 highest configured rate, keeps of those the lines that won their message
 (fact_message_events.source_event_id), samples them at their conversation type's rate, and
 scores only the sample against the keyword taxonomy of conf/topics/keywords.yaml. Text is
-dropped at the first projection after scoring; what is cached and written holds ids, taxonomy
-terms and numbers only.
+dropped where scoring splits it into terms. Before that, the join with the fact table may
+shuffle the text of the lines within reach (Spark's temporary shuffle files, removed with the
+session); what is cached and written holds ids, taxonomy terms and numbers only.
 
 Writes: fact_message_derived_topics (MERGE on date, message, topic and extraction version, so a
 rerun of the same version replaces rather than adds) and dim_topics (each topic's weighted
