@@ -151,21 +151,20 @@ PLAIN_MESSAGE_ID = r'"message_id"\s*:\s*"([^"\\]*)"'
 def _beyond_reach(line: Column, highest_rate: float) -> Column:
     """True for a line whose message cannot be in the sample at any rate, known before the
     parse (the costliest part of the step); a line that is not plainly so is parsed."""
-    if highest_rate >= 1.0:
-        return F.lit(False)
     plain_id = F.regexp_extract(line, PLAIN_MESSAGE_ID, 1)
     return (
         ~line.contains("\\")
         & (F.regexp_count(line, F.lit('"message_id"')) == 1)
         & line.rlike(PLAIN_MESSAGE_ID)
-        & (sampling.sample_position(plain_id) >= F.lit(float(highest_rate)))
+        & ~sampling.may_be_sampled(plain_id, highest_rate)
     )
 
 
 def _message_lines(
     spark: SparkSession, config: Config, day: dt.date, highest_rate: float
 ) -> DataFrame:
-    """dt=D's valid message_sent lines with text that may be in the sample."""
+    """dt=D's valid message_sent lines with text that may be in the sample (a line that was
+    not plainly beyond reach before the parse is checked again with the id the parse read)."""
     line = F.col("value")
     return (
         read_landing_day(spark, config, day)
@@ -183,20 +182,8 @@ def _message_lines(
             "message_id",
             "text",
         )
+        .where(sampling.may_be_sampled("message_id", highest_rate))
     )
-
-
-def _within_reach(highest_rate: float) -> Any:
-    """Keeps the messages whose sample position is below the highest rate of any type: no
-    other message can be in the sample, so neither they nor their text go into the join's
-    shuffle (at rate 0.25, three in four do not)."""
-
-    def transform(messages: DataFrame) -> DataFrame:
-        if highest_rate >= 1.0:
-            return messages
-        return messages.where(sampling.sample_position("message_id") < F.lit(float(highest_rate)))
-
-    return transform
 
 
 def _candidates(
@@ -227,7 +214,9 @@ def _candidates(
             "sender_user_key",
             "message_id",
         )
-        .transform(_within_reach(highest_rate))
+        # No other message can be in the sample: neither it nor the line it would meet goes
+        # into the join's shuffle (at rate 0.25, three in four do not).
+        .where(sampling.may_be_sampled("message_id", highest_rate))
         .drop("message_id")
     )
     conversation_types = storage.read(spark, config, "dim_conversations").select(
@@ -237,8 +226,7 @@ def _candidates(
         "conversation_type_key", "type_name"
     )
     return (
-        message_lines.transform(_within_reach(highest_rate))
-        .join(messages, on=["message_event_id", "source_event_id", "date_key"], how="inner")
+        message_lines.join(messages, on=["message_event_id", "source_event_id", "date_key"], how="inner")
         .join(F.broadcast(conversation_types), on="conversation_key", how="left")
         .join(F.broadcast(type_names), on="conversation_type_key", how="left")
         .drop("conversation_type_key")

@@ -27,6 +27,14 @@ def sample_position(message_id: Column | str) -> Column:
     return hashed.bitwiseAND(F.lit((1 << MANTISSA_BITS) - 1)) / F.lit(float(1 << MANTISSA_BITS))
 
 
+def may_be_sampled(message_id: Column | str, highest_rate: float) -> Column:
+    """True for a message that some rate up to `highest_rate` can sample: every rate samples
+    only positions below it, and at rate 1 every message (positions are below 1)."""
+    if highest_rate >= 1.0:
+        return F.lit(True)
+    return sample_position(message_id) < F.lit(float(highest_rate))
+
+
 def rate_column(rate_by_type: Mapping[str, float], default_rate: float, type_column: str) -> Column:
     """The rate of each row's conversation type; other types (and null) get the default."""
     rate = F.lit(float(default_rate))
