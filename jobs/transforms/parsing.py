@@ -51,6 +51,7 @@ REASON_NOT_OBJECT = "not_an_object"
 REASON_VERSION = "unsupported_schema_version"
 REASON_EVENT_TYPE = "unknown_event_type"
 VALUES = "_values"
+FIELDS = "_fields"
 # Which event types each event-specific column belongs to.
 EVENT_TYPES_OF: dict[str, tuple[str, ...]] = {}
 for _name, _specs in EVENT_FIELDS.items():
@@ -150,6 +151,14 @@ def _field_checks(spec: FieldSpec, landing_day: dt.date, future_tolerance_hours:
     return checks
 
 
+def _lookup(spec: FieldSpec) -> Column:
+    """The field as a variant: its top-level member of FIELDS, and below that a path lookup
+    in that member's small variant rather than in the whole line's."""
+    top, _, below = spec.path.partition(".")
+    member = F.col(FIELDS).getField(top)
+    return F.try_variant_get(member, f"$.{below}", "variant") if below else member
+
+
 def _with_fields(fields: list[tuple[FieldSpec, Column | None]]) -> Callable[[DataFrame], DataFrame]:
     """Adds each field's value and JSON type column; a field with a condition is read only
     where it holds. The type is looked up in the variant, once per field."""
@@ -158,10 +167,7 @@ def _with_fields(fields: list[tuple[FieldSpec, Column | None]]) -> Callable[[Dat
         def gated(column: Column, applies: Column | None) -> Column:
             return column if applies is None else F.when(applies, column)
 
-        lookups = [
-            gated(F.expr(f"try_variant_get(v, '$.{spec.path}', 'variant')"), applies).alias(_raw_column(spec))
-            for spec, applies in fields
-        ]
+        lookups = [gated(_lookup(spec), applies).alias(_raw_column(spec)) for spec, applies in fields]
         values = {spec.column: gated(_value(spec), applies) for spec, applies in fields if spec.stored}
         return (
             lines.select("*", *lookups)
@@ -220,6 +226,11 @@ def _reason(landing_day: dt.date, future_tolerance_hours: int) -> Column:
 
 
 VALUES_SCHEMA = _values_schema(all_columns())
+# Every top-level member the specs read, as a variant of its own: one Jackson pass over the
+# line finds them all, where a path lookup per field would walk the line's variant each time.
+FIELDS_SCHEMA = T.StructType(
+    [T.StructField(top, T.VariantType()) for top in dict.fromkeys(s.path.split(".")[0] for s in all_columns())]
+)
 
 
 def parse_events(
@@ -247,6 +258,7 @@ def parse_events(
             # which would spell out the schema of the whole line.
             .withColumn("_is_object", F.col("v").isNotNull() & F.col("value").rlike(LEADING_BRACE))
             .withColumn(VALUES, F.when(F.col("_is_object"), F.from_json(F.col("value"), VALUES_SCHEMA)))
+            .withColumn(FIELDS, F.when(F.col("_is_object"), F.from_json(F.col("value"), FIELDS_SCHEMA)))
             .withColumn(
                 "_run_together",
                 F.col("_is_object")
