@@ -97,7 +97,9 @@ EXAMPLE_DAYS = ("2026-11-01", "2026-11-02", "2026-11-03", "2026-11-04")
 
 
 @pytest.fixture(scope="session")
-def example_run(spark: SparkSession, tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
+def example_run(
+    spark: SparkSession, warehouse_template: Path, tmp_path_factory: pytest.TempPathFactory
+) -> dict[str, object]:
     """The contract's worked example through ingest, topics and aggregate, once per session.
 
     Parquet is written uncompressed here so that the privacy scans can look for text bytes.
@@ -106,7 +108,7 @@ def example_run(spark: SparkSession, tmp_path_factory: pytest.TempPathFactory) -
     """
     import datetime as dt
 
-    from jobs import aggregate, ingest, topics, warehouse
+    from jobs import aggregate, ingest, topics
 
     if not (EXAMPLES / "landing").is_dir() or not (EXAMPLES / "expected").is_dir():
         pytest.fail(f"the contract's worked example is not at {EXAMPLES}: put shared/ beside the "
@@ -119,7 +121,7 @@ def example_run(spark: SparkSession, tmp_path_factory: pytest.TempPathFactory) -
     )
     spark.conf.set("spark.sql.parquet.compression.codec", "uncompressed")
     try:
-        warehouse.prepare(spark, config)
+        install_warehouse(warehouse_template, config)
         ingest_counts = {}
         for day in map(dt.date.fromisoformat, EXAMPLE_DAYS):
             ingest_counts[day.isoformat()] = ingest.run_day(spark, config, day)

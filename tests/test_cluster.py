@@ -130,13 +130,16 @@ def standalone_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Clu
                            capture_output=True, timeout=STARTUP_SECONDS)
 
 
-def cluster_config(root: Path) -> Path:
+def cluster_config(root: Path, warehouse_template: Path) -> Path:
     """Same landing data and settings as `example_run`, in a warehouse of its own, retention off.
 
     The landing zone is a copy: nightly's retention step must never be able to touch the
-    contract's files, and with every entry 0 it keeps everything, as the local run did.
+    contract's files, and with every entry 0 it keeps everything, as the local run did. The
+    warehouse starts as a copy of the suite's prepared empty one: creating the tables is
+    test_tables.py's subject, and through the cluster's RPCs it took a minute of this test.
     """
     shutil.copytree(EXAMPLES / "landing", root / "landing")
+    shutil.copytree(warehouse_template, root / "warehouse")
     path = root / "chatlake.yaml"
     path.write_text(yaml.safe_dump({
         "landing_path": str(root / "landing"),
@@ -162,9 +165,13 @@ def table(spark: SparkSession, warehouse: Path | str, name: str) -> DataFrame:
 
 
 def test_nightly_on_a_standalone_cluster_equals_the_local_run(
-    spark: SparkSession, example_run: dict[str, object], standalone_cluster: Cluster, tmp_path: Path
+    spark: SparkSession,
+    example_run: dict[str, object],
+    standalone_cluster: Cluster,
+    warehouse_template: Path,
+    tmp_path: Path,
 ) -> None:
-    config = cluster_config(tmp_path)
+    config = cluster_config(tmp_path, warehouse_template)
 
     nightly = submit(
         "nightly", "--date", EXAMPLE_DAYS[0],
