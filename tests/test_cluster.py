@@ -136,7 +136,7 @@ def cluster_config(root: Path, warehouse_template: Path) -> Path:
     The landing zone is a copy: nightly's retention step must never be able to touch the
     contract's files, and with every entry 0 it keeps everything, as the local run did. The
     warehouse starts as a copy of the suite's prepared empty one: creating the tables is
-    test_tables.py's subject, and through the cluster's RPCs it took a minute of this test.
+    test_tables.py's subject, and on the cluster it took about half a minute of this test.
     """
     shutil.copytree(EXAMPLES / "landing", root / "landing")
     shutil.copytree(warehouse_template, root / "warehouse")

@@ -1,11 +1,13 @@
 """Raw lines -> typed events, each valid or with the reason it is a bad record.
 
 Lines are parsed into Spark's VARIANT, which keeps JSON's own types: `12345` stays a number
-and `"12345"` a string, where Spark's JSON reader would coerce one into the other. The JSON
-type of every field comes from the variant; the values of scalar fields come from one
-`from_json` of the line, which is much cheaper than a variant cast per field, and are used only
-where the type check passed. Every field of schemas/raw_events.py that applies to the line's
-event type is then checked in declaration order; the first failing check names the reason.
+and `"12345"` a string, where Spark's JSON reader would coerce one into the other. The whole
+line's variant decides whether it is one valid JSON text; the JSON type of every field comes
+from a `from_json` that reads each top-level member as a variant of its own; the values of
+scalar fields come from one more `from_json` with their Spark types, which is much cheaper than
+a variant cast per field, and are used only where the type check passed. Every field of
+schemas/raw_events.py that applies to the line's event type is then checked in declaration
+order; the first failing check names the reason.
 """
 
 from __future__ import annotations
@@ -161,7 +163,7 @@ def _lookup(spec: FieldSpec) -> Column:
 
 def _with_fields(fields: list[tuple[FieldSpec, Column | None]]) -> Callable[[DataFrame], DataFrame]:
     """Adds each field's value and JSON type column; a field with a condition is read only
-    where it holds. The type is looked up in the variant, once per field."""
+    where it holds. The type is looked up in the field's variant, once per field."""
 
     def transform(lines: DataFrame) -> DataFrame:
         def gated(column: Column, applies: Column | None) -> Column:
