@@ -31,6 +31,10 @@ BASE_SETTINGS = {
     "spark.sql.adaptive.enabled": "true",
     "spark.sql.adaptive.coalescePartitions.enabled": "true",
     "spark.sql.files.maxPartitionBytes": "16m",
+    # HotSpot does not JIT-compile a method over 8000 bytes of bytecode; the parser's stage
+    # generated one that big and ran it in the interpreter (43% of parse time, by a flight
+    # recording). Above this limit Spark evaluates the stage without codegen, compiled code.
+    "spark.sql.codegen.hugeMethodLimit": "8000",
     "spark.sql.autoBroadcastJoinThreshold": "64m",
     # The parser reads a line's values with from_json: a field of the wrong type (checked and
     # reported separately) must leave the line's other fields readable, not null them all.

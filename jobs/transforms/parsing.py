@@ -261,15 +261,17 @@ def parse_events(
             .withColumn("_is_object", F.col("v").isNotNull() & F.col("value").rlike(LEADING_BRACE))
             .withColumn(VALUES, F.when(F.col("_is_object"), F.from_json(F.col("value"), VALUES_SCHEMA)))
             .withColumn(FIELDS, F.when(F.col("_is_object"), F.from_json(F.col("value"), FIELDS_SCHEMA)))
+            .withColumn("_stripped", F.when(F.col("_is_object"), stripped))
             .withColumn(
                 "_run_together",
                 F.col("_is_object")
                 & (
-                    stripped.rlike(RUN_TOGETHER)
-                    | ~F.regexp_replace(stripped, TRAILING_WHITESPACE, "").endswith("}")
-                    | (F.size(F.split(stripped, r"\{")) != F.size(F.split(stripped, r"\}")))
+                    F.col("_stripped").rlike(RUN_TOGETHER)
+                    | ~F.regexp_replace("_stripped", TRAILING_WHITESPACE, "").endswith("}")
+                    | (F.size(F.split("_stripped", r"\{")) != F.size(F.split("_stripped", r"\}")))
                 ),
             )
+            .drop("_stripped")
         )
         event_type = F.col("event_type")
         # Fields of other event types are not read: a status line's stray `message_type` is
