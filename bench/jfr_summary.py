@@ -3,6 +3,7 @@
 Record a run (any command; in local mode the driver JVM runs the tasks too):
 
     mkdir -p /tmp/jfr
+    ./spark-submit.sh generate --start 2026-03-01 --days 1 --messages-per-day 300000 --seed 7 --conf conf/local.yaml
     JAVA_TOOL_OPTIONS="-XX:StartFlightRecording=filename=/tmp/jfr/,settings=profile,dumponexit=true" \\
         ./spark-submit.sh nightly --date 2026-03-01 --conf conf/local.yaml
 
