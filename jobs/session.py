@@ -35,6 +35,10 @@ BASE_SETTINGS = {
     # generated one that big and ran it in the interpreter (43% of parse time, by a flight
     # recording). Above this limit Spark evaluates the stage without codegen, compiled code.
     "spark.sql.codegen.hugeMethodLimit": "8000",
+    # MERGE would otherwise shuffle its output by the date partition before writing, which sends
+    # all of a day's rows to one task: at 5M messages, one sort of 19M ledger rows that ran the
+    # heap out of memory. Without it the write keeps the join's partitions, sized to the day.
+    "spark.databricks.delta.merge.repartitionBeforeWrite.enabled": "false",
     # Ingest caches its parsed lines and accepted events once each. Compressing the cache spent
     # 14% of the read step gathering dictionary statistics (boxed values in a Scala map) to save
     # 11% of memory: ids and timestamps are unique, so dictionaries rarely pay.
