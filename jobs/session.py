@@ -33,7 +33,8 @@ BASE_SETTINGS = {
     "spark.sql.files.maxPartitionBytes": "16m",
     # HotSpot does not JIT-compile a method over 8000 bytes of bytecode; the parser's stage
     # generated one that big and ran it in the interpreter (43% of parse time, by a flight
-    # recording). Above this limit Spark evaluates the stage without codegen, compiled code.
+    # recording). Above this limit Spark runs the stage without whole-stage codegen, through
+    # its own evaluators, which the JIT does compile.
     "spark.sql.codegen.hugeMethodLimit": "8000",
     # MERGE would otherwise shuffle its output by the date partition before writing, which sends
     # all of a day's rows to one task: at 5M messages, one sort of 19M ledger rows that ran the

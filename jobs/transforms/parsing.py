@@ -261,6 +261,8 @@ def parse_events(
             .withColumn("_is_object", F.col("v").isNotNull() & F.col("value").rlike(LEADING_BRACE))
             .withColumn(VALUES, F.when(F.col("_is_object"), F.from_json(F.col("value"), VALUES_SCHEMA)))
             .withColumn(FIELDS, F.when(F.col("_is_object"), F.from_json(F.col("value"), FIELDS_SCHEMA)))
+            # A column of its own: inlined in the right side of the `&` below, Spark would blank
+            # the line once per use rather than share it.
             .withColumn("_stripped", F.when(F.col("_is_object"), stripped))
             .withColumn(
                 "_run_together",
