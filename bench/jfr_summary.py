@@ -1,16 +1,8 @@
 """Where a chatlake run spends its CPU, from a Java Flight Recording of its JVM.
 
-Record a run (any command; in local mode the driver JVM runs the tasks too):
+Recording a run and reading the summary: bench/README.md, "Where the time goes". In short:
 
-    mkdir -p /tmp/jfr
-    ./spark-submit.sh generate --start 2026-03-01 --days 1 --messages-per-day 300000 --seed 7 --conf conf/local.yaml
-    JAVA_TOOL_OPTIONS="-XX:StartFlightRecording=filename=/tmp/jfr/,settings=profile,dumponexit=true" \\
-        ./spark-submit.sh nightly --date 2026-03-01 --conf conf/local.yaml
-
-then summarise the largest recording, optionally only the samples between two clock times
-(take them from the run's step lines):
-
-    .venv/bin/python bench/jfr_summary.py $(ls -S /tmp/jfr/*.jfr | head -1) --start 05:52:59 --end 05:53:51
+    .venv/bin/python bench/jfr_summary.py RECORDING.jfr --start HH:MM:SS --end HH:MM:SS
 
 "self" is the share of samples whose innermost frame is the method (the work itself);
 "inclusive" the share with the method anywhere on the stack (the work it causes). Thread

@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
 from types import ModuleType
 
-REPO = Path(__file__).resolve().parents[1]
+from tests.conftest import REPO, load_script
 
 # Three samples as `jfr print --events jdk.ExecutionSample` writes them (trimmed).
 PRINTED = """
@@ -46,13 +43,7 @@ jdk.ExecutionSample {
 
 
 def _tool() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("jfr_summary", REPO / "bench" / "jfr_summary.py")
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    # Its dataclass looks itself up in sys.modules.
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
+    return load_script("jfr_summary", REPO / "bench" / "jfr_summary.py")
 
 
 def test_samples_are_parsed_with_their_clock_and_innermost_frame_first():

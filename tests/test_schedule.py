@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import datetime as dt
 import fcntl
-import importlib.util
 import itertools
 import os
 import re
@@ -23,7 +22,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import REPO
+from tests.conftest import REPO, load_script
 
 SCHEDULE_DIR = REPO / "conf" / "schedule"
 CRONTAB = SCHEDULE_DIR / "chatlake.crontab"
@@ -114,11 +113,7 @@ def nightly_dag(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> ModuleType:
 
 
 def load_dag_file() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("chatlake_nightly_dag", DAG_FILE)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("chatlake_nightly_dag", DAG_FILE)
 
 
 def render(task: Any, variables: dict[str, str] | None = None) -> None:

@@ -4,9 +4,7 @@ the held-out labeled set, and the job end to end (idempotent, text-free warehous
 from __future__ import annotations
 
 import datetime as dt
-import importlib.util
 import json
-import sys
 from pathlib import Path
 from types import ModuleType
 
@@ -19,19 +17,14 @@ from pyspark.sql import functions as F
 from jobs import ingest, storage, topics
 from jobs.config import Config
 from jobs.transforms import keys, sampling, text, topic_scoring
-from tests.conftest import REPO, install_warehouse, make_config
+from tests.conftest import REPO, install_warehouse, load_script, make_config
 
 DAY = dt.date(2026, 11, 1)
 DATE_KEY = 20261101
 
 
 def _bench() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("topics_eval", REPO / "bench" / "topics_eval.py")
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["topics_eval"] = module  # its dataclasses look their module up
-    spec.loader.exec_module(module)
-    return module
+    return load_script("topics_eval", REPO / "bench" / "topics_eval.py")
 
 
 @pytest.fixture(scope="module")
