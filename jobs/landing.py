@@ -7,7 +7,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 from py4j.protocol import Py4JJavaError
-from pyspark.sql import DataFrame, SparkSession, Window
+from pyspark.sql import Column, DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
@@ -83,8 +83,14 @@ def _gzip_problem(spark: SparkSession, path: str) -> str | None:
         stream.close()
 
 
-def read_landing_day(spark: SparkSession, config: Config, day: dt.date) -> LandingDay:
-    """All lines of `dt=day` with their file and 1-based line number (blank lines included)."""
+def read_landing_day(
+    spark: SparkSession, config: Config, day: dt.date, *, line_numbers: bool = True
+) -> LandingDay:
+    """All lines of `dt=day` with their file and 1-based line number (blank lines included).
+
+    Numbering the lines takes a pass over the whole day of its own (see `_with_line_numbers`);
+    a reader that never names a line (topics) passes `line_numbers=False` and gets nulls.
+    """
     files = landing_files(spark, config, day)
     corrupt = [(p, reason) for p in files if p.endswith(GZIP_SUFFIX) if (reason := _gzip_problem(spark, p))]
     readable = [p for p in files if p not in {c for c, _ in corrupt}]
@@ -93,13 +99,28 @@ def read_landing_day(spark: SparkSession, config: Config, day: dt.date) -> Landi
     raw = (
         spark.read.text(readable)
         .select(
-            "value",
+            _without_bom_or_cr(F.col("value")).alias("value"),
             F.col("_metadata.file_path").alias("source_file"),
             F.col("_metadata.file_block_start").alias("block_start"),
             F.monotonically_increasing_id().alias("row_id"),
         )
     )
+    if not line_numbers:
+        return LandingDay(
+            raw.select("value", "source_file", F.lit(None).cast(T.LongType()).alias("line_number")), corrupt, files
+        )
     return LandingDay(_with_line_numbers(raw), corrupt, files)
+
+
+def _without_bom_or_cr(line: Column) -> Column:
+    """A UTF-8 byte order mark or a Windows line ending is not part of the JSON. A line that is
+    not UTF-8 keeps its bytes: a regex would replace the broken ones with U+FFFD, and the
+    parser must see them to quarantine the line. The two tests come first: a regex over every
+    line cost more than reading it."""
+    return F.when(
+        F.is_valid_utf8(line) & (line.startswith(BOM) | line.endswith("\r")),
+        F.regexp_replace(F.regexp_replace(line, f"^{BOM}", ""), "\r$", ""),
+    ).otherwise(line)
 
 
 def _with_line_numbers(raw: DataFrame) -> DataFrame:
@@ -121,16 +142,7 @@ def _with_line_numbers(raw: DataFrame) -> DataFrame:
     return (
         raw.join(F.broadcast(blocks), on=["source_file", "block_start"], how="inner")
         .select(
-            # A UTF-8 byte order mark or a Windows line ending is not part of the JSON. A line
-            # that is not UTF-8 keeps its bytes: a regex would replace the broken ones with
-            # U+FFFD, and the parser must see them to quarantine the line.
-            # The two tests first: a regex over every line cost more than reading it.
-            F.when(
-                F.expr("is_valid_utf8(value)") & (F.col("value").startswith(BOM) | F.col("value").endswith("\r")),
-                F.regexp_replace(F.regexp_replace("value", f"^{BOM}", ""), "\r$", ""),
-            )
-            .otherwise(F.col("value"))
-            .alias("value"),
+            "value",
             "source_file",
             (F.col("row_id") - F.col("block_first_row") + F.col("lines_before") + 1).alias("line_number"),
         )

@@ -167,7 +167,7 @@ def _message_lines(
     not plainly beyond reach before the parse is checked again with the id the parse read)."""
     line = F.col("value")
     return (
-        read_landing_day(spark, config, day)
+        read_landing_day(spark, config, day, line_numbers=False)
         .lines.where(_may_be_message_sent(line) & ~_beyond_reach(line, highest_rate))
         .transform(parse_events(day, config.future_tolerance_hours))
         .where(

@@ -17,7 +17,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from pyspark.sql import SparkSession
+from chispa import assert_df_equality
+from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from jobs import ingest, storage
@@ -31,6 +32,7 @@ from tests.reliability import GAP, OK, observed, record
 
 SECTION = "landing_files"
 FILES_DAY, EMPTY_DAY, MISSING_DAY = dt.date(2026, 11, 1), dt.date(2026, 11, 2), dt.date(2026, 11, 9)
+LINES_DAY = dt.date(2026, 11, 4)
 BOM = b"\xef\xbb\xbf"
 ZERO_COUNTS = {"lines_read": 0, "accepted": 0, "duplicates": 0, "quarantined": 0, "corrupt_files": 0, "messages": 0}
 
@@ -121,6 +123,32 @@ def test_one_day_of_awkward_files(spark: SparkSession, prepared: Config) -> None
         for name, (_, held, whole) in FILES.items()
     ], lines_in_readable_files=len(numbers),
         rows_lost=len(numbers) - counts["accepted"] - counts["duplicates"] - counts["quarantined"])
+
+
+def test_lines_are_the_same_with_or_without_their_numbers(spark: SparkSession, prepared: Config) -> None:
+    """Topics reads the day without line numbers: it must see the very lines ingest numbers,
+    BOMs and CRs removed the same way."""
+    write_files(prepared, LINES_DAY, {name: content for name, (content, _, _) in FILES.items()})
+    text = {n: message(n).decode() for n in range(1, 10)}
+    numbered_lines = [
+        ("bom.json", text[1], 1), ("bom.json", text[2], 2),
+        ("crlf.json", text[3], 1), ("crlf.json", text[4], 2), ("crlf.json", "", 3), ("crlf.json", text[5], 4),
+        ("bom-crlf.json.gz", text[6], 1), ("bom-crlf.json.gz", text[7], 2),
+        ("cr-only.json", text[8], 1), ("cr-only.json", text[9], 2),
+    ]
+    schema = "file string, value string, line_number bigint"
+
+    def read(line_numbers: bool) -> DataFrame:
+        lines = read_landing_day(spark, prepared, LINES_DAY, line_numbers=line_numbers).lines
+        return lines.select(
+            F.regexp_extract("source_file", r"[^/]+$", 0).alias("file"), "value", "line_number"
+        )
+
+    assert_df_equality(read(True), spark.createDataFrame(numbered_lines, schema), ignore_row_order=True,
+                       ignore_nullable=True)
+    unnumbered = [(file, value, None) for file, value, _ in numbered_lines]
+    assert_df_equality(read(False), spark.createDataFrame(unnumbered, schema), ignore_row_order=True,
+                       ignore_nullable=True)
 
 
 def test_empty_folder_is_a_zero_row_run_that_says_so(
