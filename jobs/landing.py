@@ -32,7 +32,7 @@ RAW_LINE_SCHEMA = T.StructType(
 class LandingDay:
     """The lines of a landing day, plus the files that had to be set aside whole."""
 
-    lines: DataFrame  # value, source_file, line_number (1-based)
+    lines: DataFrame  # value, source_file, line_number (1-based; null when not asked for)
     corrupt_files: list[tuple[str, str]]  # (path, reason)
     files: list[str]
 
