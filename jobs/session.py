@@ -68,7 +68,8 @@ BASE_SETTINGS = {
 }
 
 
-def _log4j_options() -> str:
+def log4j_java_options() -> str:
+    """The driver JVM option that points log4j at conf/log4j2.properties."""
     return f"-Dlog4j2.configurationFile=file:{LOG4J_CONFIG}"
 
 
@@ -105,7 +106,7 @@ def build_session(
         if jars:
             settings.setdefault("spark.jars", jars)
         if LOG4J_CONFIG.is_file():
-            settings.setdefault("spark.driver.extraJavaOptions", _log4j_options())
+            settings.setdefault("spark.driver.extraJavaOptions", log4j_java_options())
     for key, value in settings.items():
         builder = builder.config(key, value)
     spark = builder.getOrCreate()

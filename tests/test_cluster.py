@@ -8,7 +8,9 @@ local-mode run of the same day (the session's `example_run` after its first day;
 the suite's time down, and every day goes through the same code), and the executors must have
 fetched the code (build/chatlake.zip, from --py-files) and the Delta jars (--jars) from the
 driver. The jobs use built-in expressions only, so executors run JVM code; the zip is there for
-any Python that would run on them.
+any Python that would run on them. The suite's session evaluates without code generation
+(conftest.py) and the submitted nightly with it, as in production: equal tables also say that
+both ways compute the same.
 """
 
 from __future__ import annotations
