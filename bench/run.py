@@ -951,6 +951,7 @@ def render_growth(sizes: list[dict[str, Any]]) -> list[str]:
     for small, big in pairs:
         factor = big["messages"] / small["messages"]
         label = " (smoke sizes: harness check only)" if big["kind"] == "smoke" else ""
+        judged = factor == GROWTH_FACTOR and big["kind"] == "target"
         lines += [f"Time at {big['messages']:,} / time at {small['messages']:,} messages "
                   f"({factor:g}x the data){label}; target ≤ {TARGET_GROWTH} for 5x:", "",
                   "| step | wall ratio | in-job ratio | target |", "|---|---:|---:|---|"]
@@ -958,12 +959,11 @@ def render_growth(sizes: list[dict[str, Any]]) -> list[str]:
             a, b = small["steps"].get(name, {}), big["steps"].get(name, {})
             growth = {key: round(b[key] / a[key], 2) if a.get(key) and b.get(key) else None
                       for key in ("wall_seconds", "job_seconds")}
-            verdict = (_target(growth["wall_seconds"], TARGET_GROWTH)
-                       if factor == GROWTH_FACTOR and big["kind"] == "target" else "—")
+            verdict = _target(growth["wall_seconds"], TARGET_GROWTH) if judged else "—"
             lines.append(f"| {STEP_LABELS[name]} | {_fmt(growth['wall_seconds'], 2)} | "
                          f"{_fmt(growth['job_seconds'], 2)} | {verdict} |")
         lines.append("")
-        lines += render_inner_growth(small, big, judged=factor == GROWTH_FACTOR and big["kind"] == "target")
+        lines += render_inner_growth(small, big, judged)
     return lines
 
 
