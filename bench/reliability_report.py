@@ -32,7 +32,7 @@ KNOWN_SECTIONS: dict[str, tuple[str, str]] = {
         "and without an example database, so no input is there because an earlier run failed; the "
         "inputs drawn still differ with what ran before in the session: 599 lines when the test runs "
         "alone, about 750 in the whole suite) and the parser (`parse_events`, then ingest's dedup "
-        "`first_per_event`) must accept each line exactly, every parsed field equal to the line's, or "
+        "`repeated_lines`) must accept each line exactly, every parsed field equal to the line's, or "
         "quarantine it with a reason and without its text. One row per mutation kind; a `duplicate` is "
         "a line delivered again.",
     ),

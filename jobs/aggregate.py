@@ -23,20 +23,10 @@ from jobs.progress import LOGGER, step
 from jobs.transforms.membership import participants_at_end_of_day
 from jobs.transforms.metrics import conversation_metrics, user_metrics
 from jobs.transforms.response_pairs import response_pairs
+from schemas.tables import date_key, day_of
 
 CONVERSATION_METRICS = "fact_conversation_metrics"
 USER_METRICS = "fact_user_metrics"
-DATE_KEY_FORMAT = "%Y%m%d"
-
-
-def date_key(day: dt.date) -> int:
-    return int(day.strftime(DATE_KEY_FORMAT))
-
-
-def day_of(key: int) -> dt.date:
-    return dt.datetime.strptime(str(key), DATE_KEY_FORMAT).date()
-
-
 def affected_dates(spark: SparkSession, config: Config, landing_day: dt.date) -> list[int]:
     """The event dates landing day D touched, no older than D - late_data_days."""
     oldest = date_key(landing_day - dt.timedelta(days=config.late_data_days))

@@ -25,11 +25,13 @@ from jobs.tombstones import erased_user_hashes, flag_erased_users
 from jobs.transforms import events as ev
 from jobs.transforms import keys
 from jobs.transforms.parsing import parse_events
-from schemas.tables import DATE_PARTITION
+from schemas.tables import DATE_PARTITION, date_key, day_of
 
 CLUSTER_COLUMN = "sender_user_key"
 # A quarantine row is a few hundred bytes: this keeps a day's file in the tens of megabytes.
 QUARANTINE_ROWS_PER_FILE = 200_000
+# Positions (file path, line number) of duplicate lines that dedup joins back as a broadcast.
+BROADCAST_DROPPED_LINES = 500_000
 STATUS_ARRAY_TYPE = "array<struct<user_key:bigint,status:string,ts:timestamp>>"
 MESSAGE_FIELDS = (
     "conversation_key", "sender_user_key", "message_type_key", "date_key", "time_key", "device_key",
@@ -83,7 +85,7 @@ def run_day(spark: SparkSession, config: Config, day: dt.date) -> dict[str, int]
     # partition of `accepted` outgrows memory; small days keep the configured count.
     with shuffle_partitions_for(spark, lines_read) as shuffle_partitions:
         with step("ingest.dedup") as report:
-            valid = ev.with_event_keys(ev.first_per_event(parsed.where(F.col("reject_reason").isNull())))
+            valid = ev.with_event_keys(parsed.where(F.col("reject_reason").isNull()))
             accepted = _not_seen_before(spark, config, day, valid).persist(StorageLevel.MEMORY_AND_DISK)
             accepted_count = accepted.count()
             duplicates = lines_read - erased_lines - bad_lines - accepted_count
@@ -138,9 +140,8 @@ def _cluster_by_sender(spark: SparkSession, config: Config, day: dt.date) -> int
     covers a narrow range of `sender_user_key` and an erasure skips the others by their
     statistics. Late messages of earlier dates land in small files that stay unsorted."""
     path = storage.table_path(config, "fact_message_events")
-    date_key = int(day.strftime("%Y%m%d"))
     metrics = spark.sql(
-        f"OPTIMIZE delta.`{path}` WHERE {DATE_PARTITION} = {date_key} ZORDER BY ({CLUSTER_COLUMN})"
+        f"OPTIMIZE delta.`{path}` WHERE {DATE_PARTITION} = {date_key(day)} ZORDER BY ({CLUSTER_COLUMN})"
     ).first()
     return int(metrics["metrics"]["numFilesAdded"]) if metrics else 0
 
@@ -182,15 +183,29 @@ def _write_quarantine(
 
 
 def _not_seen_before(spark: SparkSession, config: Config, day: dt.date, valid: DataFrame) -> DataFrame:
-    """Drop events an earlier (or any other) landing day already brought. Duplicates carry the
-    same server_ts, so only the registry partitions of this batch's event dates are read."""
+    """The first line of each event that no other landing day already brought.
+
+    The lines to drop are found on narrow rows (ids, dates, line positions): repeats within
+    the day, and events in the ledger of another landing day. Duplicates carry the same
+    server_ts, so only the ledger partitions of this batch's event dates are read. The events
+    themselves are never shuffled: they are joined against the dropped lines' positions.
+    """
     batch_dates = [row["date_key"] for row in valid.select("date_key").distinct().collect()]
     seen_elsewhere = (
         storage.read_dates(spark, config, "ingested_events", batch_dates)
         .where(F.col("landing_date") != F.lit(day))
         .select("date_key", "event_hash")
     )
-    return valid.join(seen_elsewhere, on=["date_key", "event_hash"], how="left_anti")
+    brought_before = (
+        valid.select("date_key", "event_hash", *ev.LINE_POSITION)
+        .join(seen_elsewhere, on=["date_key", "event_hash"], how="left_semi")
+        .select(*ev.LINE_POSITION)
+    )
+    dropped = ev.repeated_lines(valid).unionByName(brought_before).localCheckpoint()
+    # Usually a few percent of the day; a folder delivered twice would be too many to broadcast.
+    if dropped.count() <= BROADCAST_DROPPED_LINES:
+        dropped = F.broadcast(dropped)
+    return valid.join(dropped, on=list(ev.LINE_POSITION), how="left_anti")
 
 
 def _merge_devices(spark: SparkSession, config: Config, accepted: DataFrame) -> None:
@@ -295,16 +310,17 @@ def _merge_conversations(spark: SparkSession, config: Config, accepted: DataFram
 
 def _merge_messages_and_status(
     spark: SparkSession, config: Config, accepted: DataFrame
-) -> tuple[DataFrame, DataFrame, int]:
+) -> tuple[list[int], list[int], int]:
     """The accumulating snapshot: new messages in, and every status known for a message folded
     in as the earliest delivered / read / failed time. Statuses of messages not seen yet wait
     in pending_message_status. Returns (message dates, status-touched message dates, messages)."""
     statuses = ev.status_rows(accepted)
     storage.insert_new(spark, config, "message_status_events", statuses, ["event_id"])
     pending = storage.read(spark, config, "pending_message_status")
+    # Read by the MERGE, by what stays pending and by the dates touched: computed once.
     candidates = ev.first_per_event(
         statuses.unionByName(pending).withColumn("source_file", F.lit("")).withColumn("line_number", F.lit(0))
-    ).drop("source_file", "line_number")
+    ).drop("source_file", "line_number").localCheckpoint()
 
     messages = ev.message_rows(ev.winning_messages(accepted)).persist(StorageLevel.MEMORY_AND_DISK)
     message_count = messages.count()
@@ -361,12 +377,16 @@ def _merge_messages_and_status(
     still_pending = candidates.join(targets.select("message_event_id"), on="message_event_id", how="left_anti")
     storage.overwrite(still_pending.localCheckpoint(), config, "pending_message_status")
 
-    message_dates = messages.select("date_key")
-    status_dates = applicable.select("message_event_id").join(targets, on="message_event_id", how="inner").select(
-        "date_key"
+    message_dates = _distinct_dates(messages)
+    status_dates = _distinct_dates(
+        applicable.select("message_event_id").join(targets, on="message_event_id", how="inner")
     )
     messages.unpersist()
     return message_dates, status_dates, message_count
+
+
+def _distinct_dates(rows: DataFrame) -> list[int]:
+    return [row["date_key"] for row in rows.select("date_key").distinct().collect()]
 
 
 def _record_affected_dates(
@@ -374,8 +394,8 @@ def _record_affected_dates(
     config: Config,
     day: dt.date,
     accepted: DataFrame,
-    message_dates: DataFrame,
-    status_dates: DataFrame,
+    message_dates: list[int],
+    status_dates: list[int],
 ) -> list[int]:
     """Which event dates this landing day's data changes the metrics of.
 
@@ -392,13 +412,12 @@ def _record_affected_dates(
     membership_dates = membership_from.select(
         F.explode(F.sequence("from_date", F.greatest("from_date", F.lit(day)))).alias("affected_date")
     ).select(ev.date_key("affected_date").alias("date_key"))
-    next_days = message_dates.select(
-        ev.date_key(F.date_add(F.to_date(F.col("date_key").cast("string"), "yyyyMMdd"), 1)).alias("date_key")
+    next_days = [date_key(day_of(key) + dt.timedelta(days=1)) for key in message_dates]
+    known_dates = spark.createDataFrame(
+        [(key,) for key in sorted({*message_dates, *next_days, *status_dates})], "date_key int"
     )
     affected_rows = (
-        own_dates.unionByName(message_dates)
-        .unionByName(next_days)
-        .unionByName(status_dates)
+        own_dates.unionByName(known_dates)
         .unionByName(membership_dates)
         .distinct()
         .select(F.lit(day).alias("landing_date"), "date_key")

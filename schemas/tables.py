@@ -8,11 +8,22 @@ contract asks for (`message_id`, `first_read_timestamp`, `sample_rate`, ...) and
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field
 
 from pyspark.sql import types as T
 
 DATE_PARTITION = "date_key"
+DATE_KEY_FORMAT = "%Y%m%d"
+
+
+def date_key(day: dt.date) -> int:
+    """The `date_key` of a date: the integer yyyymmdd."""
+    return int(day.strftime(DATE_KEY_FORMAT))
+
+
+def day_of(key: int) -> dt.date:
+    return dt.datetime.strptime(str(key), DATE_KEY_FORMAT).date()
 
 
 def _c(name: str, data_type: T.DataType, nullable: bool = True, comment: str = "") -> T.StructField:

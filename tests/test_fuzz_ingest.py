@@ -4,7 +4,7 @@ read = accepted + duplicates + quarantined.
 
 Each hypothesis example is a batch of mutated lines run through `parse_events` (the pure
 transform ingest applies to a landing day's lines) as one small Spark job, no Delta writes;
-ingest's dedup (`first_per_event`) then runs once over the valid rows of every example. The
+ingest's dedup (`repeated_lines`, joined back) then runs once over the valid rows of every example. The
 inputs are derandomized and there is no example database, so a run never replays an earlier
 failure; the lines drawn still vary with what ran before in the process (599 alone, about 750
 in the whole suite). FUZZ_EXAMPLES=200 searches longer locally. Failures are not shrunk: each
@@ -535,9 +535,14 @@ class Parser:
 
     def kept_per_example(self, valid: list[tuple[int, Row]]) -> Counter[int]:
         """How many of each example's valid rows ingest's dedup keeps (examples kept apart)."""
-        rows = [(f"{example}/{r['event_id']}", r["source_file"], r["line_number"]) for example, r in valid]
+        # Each example is a batch of its own, numbered from 1: its name keeps lines of different
+        # examples apart, as a line's file and number keep the lines of a landing day apart.
+        rows = [
+            (f"{example}/{r['event_id']}", f"{example}/{r['source_file']}", r["line_number"]) for example, r in valid
+        ]
         frame = self.spark.createDataFrame(rows, "event_id string, source_file string, line_number long")
-        kept = ev.first_per_event(frame).select("event_id").collect()
+        repeats = ev.repeated_lines(frame)
+        kept = frame.join(repeats, on=list(ev.LINE_POSITION), how="left_anti").select("event_id").collect()
         return Counter(int(row["event_id"].split("/", 1)[0]) for row in kept)
 
 

@@ -14,6 +14,7 @@ from pyspark.sql import functions as F
 
 from jobs import ingest, session, storage
 from jobs.config import Config
+from jobs.transforms import events as ev
 from tests.conftest import EXAMPLES
 from tests.reliability import record
 
@@ -172,6 +173,43 @@ def test_retry_keeps_the_earliest_even_when_it_lands_later(spark: SparkSession, 
     ingest.run_day(spark, config, dt.date(2026, 11, 2))
     rows = storage.read(spark, config, "fact_message_events").select("source_event_id", "server_received_timestamp")
     assert rows.collect() == [("e1", dt.datetime(2026, 11, 1, 10, 0, 1))]
+
+
+def test_dedup_drops_repeats_and_other_days_events_without_shuffling_the_events(
+    spark: SparkSession, prepared: Config
+) -> None:
+    config = prepared
+    write_landing(config, "2026-11-01", [message("e1", "2026-11-01T09:00:00Z", "u1", "m1")])
+    ingest.run_day(spark, config, dt.date(2026, 11, 1))
+    lines = [  # (event_id, file, line) of 2026-11-02's valid lines
+        ("e1", "b.json", 1),  # brought by 2026-11-01
+        ("e2", "b.json", 2),
+        ("e2", "b.json", 3),  # logged twice: the first line stays
+        ("e3", "b.json", 4),
+        ("e3", "a.json", 7),  # files before lines: this one is first
+    ]
+    fields = ("message_id", "conversation_id", *ev.DEVICE_PROFILE)
+    valid = ev.with_event_keys(
+        spark.createDataFrame(
+            [(event_id, source, line, dt.datetime(2026, 11, 1, 9), "u1", *[None] * len(fields))
+             for event_id, source, line in lines],
+            "event_id string, source_file string, line_number long, server_ts timestamp, user_id string, "
+            + ", ".join(f"{name} string" for name in fields),
+        )
+    )
+
+    accepted = ingest._not_seen_before(spark, config, dt.date(2026, 11, 2), valid)
+
+    assert_df_equality(
+        accepted.select("event_id", "source_file", "line_number"),
+        spark.createDataFrame([("e2", "b.json", 2), ("e3", "a.json", 7)], "event_id string, source_file string, "
+                              "line_number long"),
+        ignore_row_order=True,
+        ignore_nullable=True,
+    )
+    plan = accepted._jdf.queryExecution().executedPlan().toString()
+    assert "BroadcastHashJoin" in plan and "LeftAnti" in plan
+    assert "Exchange hashpartitioning" not in plan, "the events themselves are shuffled"
 
 
 def test_corrupt_gzip_is_quarantined_whole(spark: SparkSession, prepared: Config) -> None:

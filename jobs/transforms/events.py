@@ -11,6 +11,8 @@ from jobs.transforms.sentiment import sentiment_score
 DEVICE_PROFILE = ("device_id", "device_type", "platform", "app_version", "os_version", "network_type")
 STATUS_READ, STATUS_DELIVERED, STATUS_FAILED, STATUS_SENT = "read", "delivered", "failed", "sent"
 JOIN, LEAVE = "join", "leave"
+# Where a line came from: unique per line of a landing day.
+LINE_POSITION = ("source_file", "line_number")
 
 
 def date_key(timestamp: Column | str) -> Column:
@@ -41,6 +43,19 @@ def first_row(df: DataFrame, key: str, *order: Column | str) -> DataFrame:
 def first_per_event(events: DataFrame) -> DataFrame:
     """One row per event_id: at-least-once logging repeats identical lines; keep the first."""
     return first_row(events, "event_id", "source_file", "line_number")
+
+
+def repeated_lines(events: DataFrame) -> DataFrame:
+    """LINE_POSITION of every line but the first (by file, then line) of each event_id: the
+    lines `first_per_event` drops. Only ids and positions are sorted, not whole events, so a
+    day's dedup shuffles a fraction of its bytes; the repeats are few and joined back cheaply."""
+    ranking = Window.partitionBy("event_id").orderBy(*LINE_POSITION)
+    return (
+        events.select("event_id", *LINE_POSITION)
+        .withColumn("_rank", F.row_number().over(ranking))
+        .where(F.col("_rank") > 1)
+        .select(*LINE_POSITION)
+    )
 
 
 def with_event_keys(events: DataFrame) -> DataFrame:
