@@ -294,10 +294,16 @@ def parse_events(
                 }
             )
         )
-        checked = parsed.withColumn("reject_reason", _reason(landing_day, future_tolerance_hours))
+        checked = parsed.withColumns(
+            {
+                "reject_reason": _reason(landing_day, future_tolerance_hours),
+                # A column of its own: the offset is read five times below, a regex each time.
+                "_offset": F.regexp_extract("client_ts_raw", OFFSET_SUFFIX, 1),
+            }
+        )
         is_object = F.col("_is_object") & ~F.col("_run_together")
         bad = F.col("reject_reason").isNotNull()
-        offset = F.regexp_extract("client_ts_raw", OFFSET_SUFFIX, 1)
+        offset = F.col("_offset")
         return checked.select(
             "source_file",
             "line_number",
