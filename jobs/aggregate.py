@@ -27,6 +27,8 @@ from schemas.tables import date_key, day_of
 
 CONVERSATION_METRICS = "fact_conversation_metrics"
 USER_METRICS = "fact_user_metrics"
+
+
 def affected_dates(spark: SparkSession, config: Config, landing_day: dt.date) -> list[int]:
     """The event dates landing day D touched, no older than D - late_data_days."""
     oldest = date_key(landing_day - dt.timedelta(days=config.late_data_days))

@@ -42,7 +42,7 @@ def first_row(df: DataFrame, key: str, *order: Column | str) -> DataFrame:
 
 def first_per_event(events: DataFrame) -> DataFrame:
     """One row per event_id: at-least-once logging repeats identical lines; keep the first."""
-    return first_row(events, "event_id", "source_file", "line_number")
+    return first_row(events, "event_id", *LINE_POSITION)
 
 
 def repeated_lines(events: DataFrame) -> DataFrame:
