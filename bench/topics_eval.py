@@ -40,7 +40,7 @@ from jobs.transforms import topic_scoring  # noqa: E402
 from schemas.topics import TOPIC_NAMES  # noqa: E402
 
 LABELED = REPO / "bench" / "data" / "topics_labeled.jsonl"
-CONTRACT_EXAMPLES = REPO.parent / "shared" / "contract" / "examples"
+CONTRACT_EXAMPLES = REPO / "tests" / "data" / "contract_example"
 HELD_OUT_PERCENT = 35
 CONFIDENT = topic_scoring.CONFIDENT
 TARGET_TOP1 = 0.85

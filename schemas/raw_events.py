@@ -1,4 +1,4 @@
-"""The raw event format of ../shared/contract/raw-events.md, declared once.
+"""The raw event format (docs/raw-events.md), declared once.
 
 Each field is a `FieldSpec`: where it sits in the JSON line, its JSON type, whether it must be
 present and non-null, and the values it may take. The ingest parser checks lines against these

@@ -1,4 +1,4 @@
-"""The topic taxonomy of ../shared/contract/topics.md: categories (level 1) and topics (level 2)."""
+"""The topic taxonomy (docs/metrics.md, "Topics"): categories (level 1) and topics (level 2)."""
 
 from __future__ import annotations
 

@@ -20,9 +20,8 @@ from jobs.config import Config, parse_config
 from jobs.session import JARS_ENV, build_session, log4j_java_options
 
 REPO = Path(__file__).resolve().parent.parent
-# The binding contract lives beside the repository (../shared/contract), as in CI.
-CONTRACT = Path(os.environ.get("CHATLAKE_CONTRACT_DIR", REPO.parent / "shared" / "contract"))
-EXAMPLES = CONTRACT / "examples"
+# The contract's worked example, copied into the repository (tests/data/README.md says from where).
+EXAMPLES = REPO / "tests" / "data" / "contract_example"
 
 # py4j says "Closing down clientserver connection" at INFO when its objects are collected, after
 # pytest has closed the streams that Airflow's root handler (test_schedule) writes to.
@@ -135,9 +134,6 @@ def example_run(
 
     from jobs import aggregate, ingest, topics
 
-    if not (EXAMPLES / "landing").is_dir() or not (EXAMPLES / "expected").is_dir():
-        pytest.fail(f"the contract's worked example is not at {EXAMPLES}: put shared/ beside the "
-                    "repository or set CHATLAKE_CONTRACT_DIR")
     root = tmp_path_factory.mktemp("example")
     config = parse_config(
         {"landing_path": str(EXAMPLES / "landing"), "warehouse_path": str(root / "warehouse"),

@@ -9,7 +9,7 @@ inputs are derandomized and there is no example database, so a run never replays
 failure; the lines drawn still vary with what ran before in the process (599 alone, about 750
 in the whole suite). FUZZ_EXAMPLES=200 searches longer locally. Failures are not shrunk: each
 shrinking step would be a Spark job. Valid events and the expected outcome of every mutation
-are written here from ../shared/contract/raw-events.md, not from schemas/raw_events.py, so the
+are written here from the contract's raw event format (docs/raw-events.md), not from schemas/raw_events.py, so the
 parser's schema is checked against the contract too. Bytes a Python string cannot hold (invalid
 UTF-8) and long texts go through real files and the landing reader instead.
 """
