@@ -18,6 +18,7 @@ from collections.abc import Callable, Sequence
 
 from jobs.config import ConfigError, load_config
 from jobs.progress import LOGGER, configure_logging
+from jobs.redaction import forget_protected, protect, redact_arguments, scrub, split_user_ids
 
 DEFAULT_CONFIG = "conf/local.yaml"
 EXIT_FAILURE = 1
@@ -39,6 +40,8 @@ COMMANDS: dict[str, str] = {
     "init": "jobs.warehouse",
 }
 ENTRY_POINTS: dict[str, str] = {"backfill": "run_backfill", "init": "run"}
+# Commands whose arguments can name users; their usage errors do not echo arguments.
+NAMES_USERS = ("delete-users",)
 
 
 def iso_date(value: str) -> dt.date:
@@ -59,17 +62,24 @@ def positive_int(value: str) -> int:
 
 
 def user_id_list(value: str) -> list[str]:
-    ids = [part.strip() for part in value.split(",") if part.strip()]
+    ids = split_user_ids(value)
     if not ids:
         raise argparse.ArgumentTypeError("needs at least one user id")
     return ids
 
 
 class _Parser(argparse.ArgumentParser):
-    """argparse, but a usage error is one line and exit code 2."""
+    """argparse, but a usage error is one line and exit code 2, and names no user id."""
 
     def error(self, message: str) -> None:  # type: ignore[override]
-        self.exit(EXIT_USAGE, f"chatlake: {self.prog}: {message} (see --help)\n")
+        self.exit(EXIT_USAGE, f"chatlake: {self.prog}: {scrub(message)} (see --help)\n")
+
+
+def _unrecognized(command: str, extra: list[str]) -> str:
+    if command in NAMES_USERS:
+        # `--user-ids u_1, u_2` leaves u_2 over: an id, so only their count is said.
+        return f"{len(extra)} unrecognized argument(s) (user ids are comma-separated, without spaces)"
+    return f"unrecognized arguments: {' '.join(extra)}"
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -145,7 +155,15 @@ def _one_line(error: BaseException) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    tokens = list(argv if argv is not None else sys.argv[1:])
+    command_line = redact_arguments(tokens)
+    # The ids are hidden from the first line on: a usage error may echo them too.
+    forget_protected()
+    protect(command_line.user_ids)
+    parser = build_parser()
+    args, extra = parser.parse_known_args(tokens)
+    if extra:
+        parser.error(_unrecognized(args.command, extra))
     configure_logging(args.verbose)
     try:
         config = load_config(args.conf)
@@ -162,6 +180,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from jobs.nightly import yesterday_utc
     from jobs.progress import recording
     from jobs.session import build_session
+    from jobs.tombstones import user_id_hash_text
 
     if args.command == "nightly" and args.date is None:
         args.date = yesterday_utc()
@@ -172,14 +191,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         warehouse.prepare(spark, config)
     except Exception as error:
         return _failed(args, error)
-    run = run_history.Run(args.command, " ".join(argv if argv is not None else sys.argv[1:]), _dates_of(args))
+    run = run_history.Run(
+        args.command, command_line.text, _dates_of(args),
+        user_id_hashes=[user_id_hash_text(config, i) for i in command_line.user_ids],
+    )
+    # A job that names users by a run-scoped id (delete-users: its erasure request) uses this one.
+    args.run_id = run.run_id
     with recording() as steps:
         try:
-            retrying_conflicts(lambda: job(spark, config, args))
+            outcome = retrying_conflicts(lambda: job(spark, config, args))
         except Exception as error:
-            run_history.record(spark, config, run, steps, error=_one_line(error))
+            run_history.record(spark, config, run, steps, error=scrub(_one_line(error)))
             return _failed(args, error)
-    run_history.record(spark, config, run, steps)
+    run_history.record(spark, config, run, steps, outcome=outcome)
     LOGGER.info("%s done in %.1fs", args.command, time.perf_counter() - started)
     logging.shutdown()
     return 0
@@ -187,8 +211,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _failed(args: argparse.Namespace, error: BaseException) -> int:
     if args.verbose:
-        traceback.print_exception(error)
-    print(f"chatlake: {args.command} failed: {_one_line(error)}", file=sys.stderr)
+        print(scrub("".join(traceback.format_exception(error))), file=sys.stderr, end="")
+    print(f"chatlake: {args.command} failed: {scrub(_one_line(error))}", file=sys.stderr)
     return EXIT_FAILURE
 
 

@@ -31,7 +31,7 @@ from pyspark import StorageLevel
 from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from jobs import filesystem, landing_erasure, storage
+from jobs import filesystem, landing_erasure, redaction, storage
 from jobs.config import Config
 from jobs.progress import LOGGER, step
 from jobs.tombstones import user_id_hash
@@ -47,6 +47,8 @@ class ErasureResult:
     request_id: str
     requested: int
     unknown_user_ids: list[str]
+    # Keyed hashes of the requested ids: what pipeline_runs records of the request.
+    user_id_hashes: list[str] = field(default_factory=list)
     rows_removed: dict[str, int] = field(default_factory=dict)
     # per table: (files the delete changed, files the table had)
     files_touched: dict[str, tuple[int, int]] = field(default_factory=dict)
@@ -66,15 +68,22 @@ def read_requests(spark: SparkSession, path: str) -> list[str]:
     return [line.strip() for line in text.splitlines() if line.strip() and not line.lstrip().startswith("#")]
 
 
-def run(spark: SparkSession, config: Config, args: Any) -> None:
+def run(spark: SparkSession, config: Config, args: Any) -> ErasureResult:
     user_ids = args.user_ids if args.user_ids else read_requests(spark, args.requests)
     if not user_ids:
         raise ValueError(f"{args.requests} names no user id")
-    erase_users(spark, config, user_ids)
+    return erase_users(spark, config, user_ids, request_id=getattr(args, "run_id", None))
 
 
-def erase_users(spark: SparkSession, config: Config, user_ids: Sequence[str]) -> ErasureResult:
+def erase_users(
+    spark: SparkSession, config: Config, user_ids: Sequence[str], request_id: str | None = None
+) -> ErasureResult:
+    """Erase `user_ids`; `request_id` names the request in erasure_log (the command line
+    passes its run id, so that pipeline_runs and erasure_log name the same request)."""
     ids = sorted(set(user_ids))
+    # From here on no log line or error names them (a --requests file's ids were not on the
+    # command line, which protected its own).
+    redaction.protect(ids)
     requested = spark.createDataFrame([(i,) for i in ids], "user_id string").select(
         "user_id",
         keys.surrogate_key(keys.USER, "user_id").alias("user_key"),
@@ -82,8 +91,13 @@ def erase_users(spark: SparkSession, config: Config, user_ids: Sequence[str]) ->
     )
     requested_rows = requested.collect()
     user_keys = [int(r["user_key"]) for r in requested_rows]
+    # Their surrogate keys appear in the MERGE conditions, and so in a conflict's message.
+    redaction.protect(user_keys)
     erasure = _Erasure(spark, config, F.broadcast(requested.select("user_key", "user_id")), user_keys)
-    result = ErasureResult(request_id=str(uuid.uuid4()), requested=len(ids), unknown_user_ids=[])
+    result = ErasureResult(
+        request_id=request_id or str(uuid.uuid4()), requested=len(ids), unknown_user_ids=[],
+        user_id_hashes=sorted(r["user_id_hash"] for r in requested_rows),
+    )
 
     with step("erasure.references") as report:
         their_messages = erasure.their_messages()
@@ -328,9 +342,11 @@ def _say(result: ErasureResult) -> None:
         f"{result.landing_lines_removed:,}", result.landing_files_rewritten,
     )
     if result.unknown_user_ids:
+        # A count only: naming them would put erased (or never seen) ids in the log.
         LOGGER.warning(
-            "delete-users: %d requested user id(s) found nowhere (never seen, or already erased): %s",
-            len(result.unknown_user_ids), ", ".join(result.unknown_user_ids),
+            "delete-users: request %s: %d of %d requested user id(s) found nowhere (never seen, or already erased); "
+            "erasure_log.unknown_user_id_hashes has their keyed hashes",
+            result.request_id, len(result.unknown_user_ids), result.requested,
         )
     if result.nothing_left:
         LOGGER.info("delete-users: nothing was left to delete")

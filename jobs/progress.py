@@ -14,12 +14,16 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
+from jobs.redaction import ScrubFilter
+
 LOGGER = logging.getLogger("chatlake")
 
 
 def configure_logging(verbose: bool = False) -> None:
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("%(asctime)s chatlake %(message)s", "%H:%M:%S"))
+    # An erasure's ids never reach a log line (jobs/redaction.py).
+    handler.addFilter(ScrubFilter())
     LOGGER.handlers[:] = [handler]
     LOGGER.setLevel(logging.DEBUG if verbose else logging.INFO)
     LOGGER.propagate = False

@@ -23,7 +23,7 @@ from typing import Any
 
 from pyspark.sql import SparkSession
 
-from jobs import filesystem, storage
+from jobs import filesystem, run_history, storage
 from jobs.config import Config
 from jobs.progress import LOGGER, step
 from schemas.tables import ALL_TABLES
@@ -46,6 +46,10 @@ def purge(spark: SparkSession, config: Config) -> dict[str, int]:
             "purge: purge_retain_hours is 0: every older version of every table is removed now; "
             "time travel to versions before this purge is gone"
         )
+    # Rows that older versions wrote with user ids in plain text are rewritten first, so that
+    # the purge of pipeline_runs below removes the files and log entries that held them.
+    with step("purge.repair_run_history") as report:
+        report.rows_out = run_history.repair(spark, config)
     # The tables are independent and each statement is mostly metadata work, so a few run at once.
     with ThreadPoolExecutor(max_workers=PARALLEL_TABLES) as pool:
         removed = dict(pool.map(lambda spec: (spec.name, _purge_table(spark, config, spec.name)), ALL_TABLES))

@@ -49,12 +49,24 @@ def ensure_table(spark: SparkSession, config: Config, spec: TableSpec) -> None:
     for key, value in {**TABLE_PROPERTIES, **history_properties(config)}.items():
         builder = builder.property(key, value)
     builder.execute()
+    _add_missing_columns(spark, path, spec)
     if spec.constraints:
         existing = DeltaTable.forPath(spark, path).detail().first()
         properties = existing["properties"] if existing else {}
         for constraint, expression in spec.constraints.items():
             if f"delta.constraints.{constraint.lower()}" not in properties:
                 spark.sql(f"ALTER TABLE delta.`{path}` ADD CONSTRAINT {constraint} CHECK ({expression})")
+
+
+def _add_missing_columns(spark: SparkSession, path: str, spec: TableSpec) -> None:
+    """A table made by an older chatlake gains the columns declared since (null in old rows):
+    `createIfNotExists` leaves an existing table's schema as it is."""
+    existing = {f.name for f in spark.read.format("delta").load(path).schema.fields}
+    missing = [f for f in spec.schema.fields if f.name not in existing]
+    if not missing:
+        return
+    columns = ", ".join(f"`{f.name}` {f.dataType.simpleString()}" for f in missing)
+    spark.sql(f"ALTER TABLE delta.`{path}` ADD COLUMNS ({columns})")
 
 
 def delta_table(spark: SparkSession, config: Config, name: str) -> DeltaTable:
@@ -133,4 +145,23 @@ def replace_where(df: DataFrame, config: Config, name: str, predicate: str) -> N
         .mode("overwrite")
         .option("replaceWhere", predicate)
         .save(config.table_path(spec.name))
+    )
+
+
+def update_matching(
+    spark: SparkSession,
+    config: Config,
+    name: str,
+    changes: DataFrame,
+    key_columns: Sequence[str],
+    update_columns: Sequence[str],
+) -> None:
+    """MERGE that sets `update_columns` of the rows whose key matches a row of `changes`."""
+    condition = " AND ".join(f"t.{c} = s.{c}" for c in key_columns)
+    (
+        delta_table(spark, config, name)
+        .alias("t")
+        .merge(changes.alias("s"), condition)
+        .whenMatchedUpdate(set={c: f"s.{c}" for c in update_columns})
+        .execute()
     )

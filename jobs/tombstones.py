@@ -8,6 +8,7 @@ cannot be reversed by hashing a list of known ids without that secret.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 
 from pyspark.sql import Column, DataFrame, SparkSession
@@ -21,6 +22,11 @@ SEPARATOR = "\u0000"
 
 def user_id_hash(config: Config, user_id: Column) -> Column:
     return F.sha2(F.concat(F.lit(config.erasure_hash_key + SEPARATOR), user_id), 256)
+
+
+def user_id_hash_text(config: Config, user_id: str) -> str:
+    """`user_id_hash` of one id, computed in the driver (the same hex digest)."""
+    return hashlib.sha256((config.erasure_hash_key + SEPARATOR + user_id).encode("utf-8")).hexdigest()
 
 
 def erased_user_hashes(spark: SparkSession, config: Config) -> DataFrame | None:

@@ -459,7 +459,8 @@ PIPELINE_RUNS = TableSpec(
         [
             _c("run_id", STRING, NOT_NULL),
             _c("command", STRING, NOT_NULL),
-            _c("arguments", STRING, NOT_NULL, "the command line after the command"),
+            _c("arguments", STRING, NOT_NULL,
+               "the command line after the command, user ids replaced by their count (--user-ids <2 ids>)"),
             _c("dates", T.ArrayType(DATE), NOT_NULL, "the landing / as-of dates the run was for"),
             _c("started_at", TS, NOT_NULL),
             _c("finished_at", TS),
@@ -467,6 +468,8 @@ PIPELINE_RUNS = TableSpec(
             _c("steps", T.ArrayType(STEP_FIGURES), NOT_NULL),
             _c("error_message", STRING, comment="the one-line reason of a failure"),
             _c("spark_master", STRING),
+            _c("user_id_hashes", T.ArrayType(STRING),
+               comment="keyed hashes of the user ids the run named (delete-users), as in erasure_log"),
         ]
     ),
     constraints={"known_status": "status IN ('succeeded', 'failed')"},
