@@ -2,7 +2,7 @@
 # chatlake's one entry point: sets itself up on first use, then runs a job under spark-submit.
 #
 #   ./spark-submit.sh demo                       generate a week, run it nightly, print the reports
-#   ./spark-submit.sh test [pytest args]         lint, type-check and run the test suite
+#   ./spark-submit.sh test [--unit] [pytest args] lint, type-check and run the test suite (--unit: the fast tier)
 #   ./spark-submit.sh COMMAND [args] [spark-submit options]
 #   ./spark-submit.sh --help                     every command and option
 #
@@ -109,11 +109,15 @@ EOF
   )
 }
 
+# `test --unit`: only tests/unit (pure transforms and rules on small frames, no Delta table, no
+# subprocess), the inner loop's few minutes; `test` alone runs both tiers.
 run_tests() {
   cd "$ROOT"
+  local paths=()
+  if [[ "${1:-}" == "--unit" ]]; then shift; paths=(tests/unit); fi
   say "ruff"; ruff check jobs schemas tests bench
   say "mypy"; mypy
-  say "pytest"; exec python -m pytest "$@"
+  say "pytest"; exec python -m pytest "${paths[@]}" "$@"
 }
 
 # Options that belong to spark-submit rather than to chatlake; each takes a value.

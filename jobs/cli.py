@@ -93,8 +93,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="spark-submit.sh",
         description="chatlake: raw messaging events to a private, erasable Delta star schema.",
-        epilog="Also: `test [pytest args]` runs lint, types and the test suite; `setup` only "
-        "creates .venv and fetches the Delta jars. Options of spark-submit itself "
+        epilog="Also: `test [--unit] [pytest args]` runs lint, types and the tests (--unit: the fast "
+        "tier only); `setup` only creates .venv and fetches the Delta jars. Options of spark-submit itself "
         "(--executor-memory, --driver-memory, --deploy-mode, ...; --spark-conf KEY=VALUE for "
         "its --conf) pass through to it.",
     )

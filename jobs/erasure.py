@@ -26,7 +26,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from delta.tables import DeltaTable
 from pyspark import StorageLevel
 from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
@@ -110,18 +109,22 @@ def erase_users(
         report.rows_in = len(ids)
 
     with step("erasure.tables") as report:
-        for table, column in (
-            ("message_status_events", "user_key"),
-            ("pending_message_status", "user_key"),
-            ("membership_events", "user_key"),
-            ("dim_conversation_participants", "user_key"),
-            ("fact_message_derived_topics", "sender_user_key"),
-            ("fact_user_metrics", "user_key"),
+        message_dates = storage.distinct_dates(their_messages)
+        for table, column, dates in (
+            ("message_status_events", "user_key", None),
+            ("pending_message_status", "user_key", None),
+            ("membership_events", "user_key", None),
+            ("dim_conversation_participants", "user_key", None),
+            # A topic row is dated as its message.
+            ("fact_message_derived_topics", "sender_user_key", message_dates),
+            ("fact_user_metrics", "user_key", None),
         ):
-            result.rows_removed[table] = erasure.delete_by_key(table, column)
+            result.rows_removed[table] = erasure.delete_by_key(table, column, dates)
         erasure.recount_participants()
         result.rows_removed["dim_devices"] = erasure.delete_orphan_devices(their_messages)
-        result.rows_removed["fact_message_events"] = erasure.delete_by_key("fact_message_events", "sender_user_key")
+        result.rows_removed["fact_message_events"] = erasure.delete_by_key(
+            "fact_message_events", "sender_user_key", message_dates
+        )
         result.rows_removed["quarantine"] = erasure.delete_quarantine_rows()
         result.rows_removed["dim_users"] = erasure.delete_by_key("dim_users", "user_key")
         their_messages.unpersist()
@@ -171,14 +174,10 @@ class _Erasure:
             return "TRUE"
         return f"NOT ({self._in_keys(column)})"
 
-    def _table(self, name: str) -> DeltaTable:
-        return storage.delta_table(self.spark, self.config, name)
-
     def _last_metric(self, name: str, metric: str) -> int:
-        history = self._table(name).history(1).select("operation", "operationMetrics").first()
-        if history is None or history["operation"] not in {"MERGE", "DELETE", "UPDATE"}:
-            return 0
-        return int((history["operationMetrics"] or {}).get(metric, 0))
+        return storage.last_operation_metrics(self.spark, self.config, name, {"MERGE", "DELETE", "UPDATE"}).get(
+            metric, 0
+        )
 
     def known_user_ids(self, ids: list[str], their_messages: DataFrame) -> set[str]:
         users = storage.read(self.spark, self.config, "dim_users").where(F.col("user_id").isin(ids))
@@ -203,58 +202,48 @@ class _Erasure:
         return messages.persist(StorageLevel.MEMORY_AND_DISK)
 
     def detach_replies(self, their_messages: DataFrame) -> int:
-        replied = their_messages.select(F.col("message_event_id").alias("erased_message_id"))
-        (
-            self._table("fact_message_events").alias("t")
-            # Their own replies are left alone: they are deleted next, and rewriting them here
-            # would spread their rows into new files that the delete must then touch too.
-            .merge(
-                F.broadcast(replied).alias("s"),
-                f"t.replied_to_message_id = s.erased_message_id AND {self._outside_keys('t.sender_user_key')}",
-            )
-            .whenMatchedUpdate(set={"replied_to_message_id": F.lit(None).cast("bigint")})
-            .execute()
+        replied = their_messages.select(F.col("message_event_id").alias("replied_to_message_id"))
+        # A reply can be on any later date. Their own replies are left alone: they are deleted
+        # next, and rewriting them here would spread their rows into new files that the delete
+        # must then touch too.
+        storage.merge(
+            self.spark, self.config, "fact_message_events", F.broadcast(replied), ["replied_to_message_id"],
+            date_keys=storage.EVERY_DATE, condition=self._outside_keys("t.sender_user_key"),
+            update={"replied_to_message_id": F.lit(None).cast("bigint")},
         )
         return self._last_metric("fact_message_events", "numTargetRowsUpdated")
 
     def mask_receipts(self, their_messages: DataFrame) -> int:
-        erased = their_messages.select(F.col("message_event_id").alias("erased_message_id"))
+        erased = their_messages.select("message_event_id")
         masked: Column = F.xxhash64(
             F.lit(self.config.erasure_hash_key), F.lit(ERASED_MESSAGE_DOMAIN), F.col("t.message_event_id")
         )
-        (
-            self._table("message_status_events").alias("t")
-            .merge(F.broadcast(erased).alias("s"), "t.message_event_id = s.erased_message_id")
-            .whenMatchedUpdate(set={"message_event_id": masked})
-            .execute()
+        storage.merge(
+            self.spark, self.config, "message_status_events", F.broadcast(erased), ["message_event_id"],
+            date_keys=storage.EVERY_DATE, update={"message_event_id": masked},
         )
         return self._last_metric("message_status_events", "numTargetRowsUpdated")
 
     def forget_creators(self) -> int:
-        (
-            self._table("dim_conversations").alias("t")
-            .merge(
-                self.requested.select(F.col("user_key").alias("creator_key")).alias("s"),
-                f"t.creator_user_key = s.creator_key AND {self._in_keys('t.creator_user_key')}",
-            )
-            .whenMatchedUpdate(
-                set={"creator_user_key": F.lit(None).cast("bigint"), "created_event_id": F.lit(None).cast("string")}
-            )
-            .execute()
+        storage.merge(
+            self.spark, self.config, "dim_conversations",
+            self.requested.select(F.col("user_key").alias("creator_user_key")), ["creator_user_key"],
+            condition=self._in_keys("t.creator_user_key"),
+            update={"creator_user_key": F.lit(None).cast("bigint"), "created_event_id": F.lit(None).cast("string")},
         )
         return self._last_metric("dim_conversations", "numTargetRowsUpdated")
 
-    def delete_by_key(self, name: str, column: str) -> int:
-        detail = self._table(name).detail().select("numFiles").first()
-        files_before = int(detail["numFiles"]) if detail else 0
-        (
-            self._table(name).alias("t")
-            .merge(
-                self.requested.select(F.col("user_key").alias("erased_key")).alias("s"),
-                f"t.{column} = s.erased_key AND {self._in_keys(f't.{column}')}",
-            )
-            .whenMatchedDelete()
-            .execute()
+    def delete_by_key(self, name: str, column: str, date_keys: list[int] | None = None) -> int:
+        """Delete the rows whose `column` is a requested key; on a date-partitioned table only
+        within `date_keys` when given (the dates their rows are known to be on)."""
+        files_before = storage.file_count(self.spark, self.config, name)
+        if date_keys == []:
+            self.files_touched[name] = (0, files_before)
+            return 0
+        storage.merge(
+            self.spark, self.config, name, self.requested.select(F.col("user_key").alias(column)), [column],
+            date_keys=storage.EVERY_DATE if date_keys is None else date_keys,
+            condition=self._in_keys(f"t.{column}"), delete_matched=True,
         )
         # A file is touched when it gets a deletion vector (a replaced one counts among the
         # added: numTargetDeletionVectorsUpdated is a subset) or is removed whole.
@@ -267,18 +256,15 @@ class _Erasure:
     def recount_participants(self) -> None:
         """`participant_count` from the spells left, as ingest keeps it."""
         memberships = storage.read(self.spark, self.config, "dim_conversation_participants")
-        dims = self._table("dim_conversations")
         current = (
             memberships.where(F.col("left_timestamp").isNull())
             .groupBy("conversation_key")
             .agg(F.countDistinct("user_key").cast("int").alias("participant_count"))
         )
-        (
-            dims.alias("t")
-            .merge(current.alias("s"), "t.conversation_key = s.conversation_key")
-            .whenMatchedUpdate(condition="t.participant_count <> s.participant_count",
-                               set={"participant_count": "s.participant_count"})
-            .execute()
+        storage.merge(
+            self.spark, self.config, "dim_conversations", current, ["conversation_key"],
+            update={"participant_count": "s.participant_count"},
+            update_condition="t.participant_count <> s.participant_count",
         )
 
     def delete_orphan_devices(self, their_messages: DataFrame) -> int:
@@ -294,23 +280,15 @@ class _Erasure:
             .distinct()
             .join(remaining, on="device_key", how="left_anti")
         )
-        (
-            self._table("dim_devices").alias("t")
-            .merge(F.broadcast(orphans).alias("s"), "t.device_key = s.device_key")
-            .whenMatchedDelete()
-            .execute()
+        storage.merge(
+            self.spark, self.config, "dim_devices", F.broadcast(orphans), ["device_key"], delete_matched=True
         )
         return self._last_metric("dim_devices", "numTargetRowsDeleted")
 
     def delete_quarantine_rows(self) -> int:
-        (
-            self._table("quarantine").alias("t")
-            .merge(
-                self.requested.select(F.col("user_id").alias("erased_id")).alias("s"),
-                "t.user_id = s.erased_id",
-            )
-            .whenMatchedDelete()
-            .execute()
+        storage.merge(
+            self.spark, self.config, "quarantine", self.requested.select("user_id"), ["user_id"],
+            delete_matched=True,
         )
         return self._last_metric("quarantine", "numTargetRowsDeleted")
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from collections.abc import Callable
 from typing import Any
 
 from pyspark import StorageLevel
@@ -23,15 +24,18 @@ from jobs.progress import LOGGER, step
 from jobs.session import shuffle_partitions_for
 from jobs.tombstones import erased_user_hashes, flag_erased_users
 from jobs.transforms import events as ev
-from jobs.transforms import keys
+from jobs.transforms import keys, rules
 from jobs.transforms.parsing import parse_events
-from schemas.tables import DATE_PARTITION, date_key, day_of
+from schemas.tables import date_key, day_of
 
 CLUSTER_COLUMN = "sender_user_key"
 # A quarantine row is a few hundred bytes: this keeps a day's file in the tens of megabytes.
 QUARANTINE_ROWS_PER_FILE = 200_000
 # Positions (file path, line number) of duplicate lines that dedup joins back as a broadcast.
 BROADCAST_DROPPED_LINES = 500_000
+# Message ids joined as a broadcast against the narrow index of existing messages (8 bytes and
+# a hash entry each: tens of megabytes at this bound); more are joined with a shuffle.
+BROADCAST_MESSAGE_IDS = 2_000_000
 STATUS_ARRAY_TYPE = "array<struct<user_key:bigint,status:string,ts:timestamp>>"
 MESSAGE_FIELDS = (
     "conversation_key", "sender_user_key", "message_type_key", "date_key", "time_key", "device_key",
@@ -86,7 +90,10 @@ def run_day(spark: SparkSession, config: Config, day: dt.date) -> dict[str, int]
     with shuffle_partitions_for(spark, lines_read) as shuffle_partitions:
         with step("ingest.dedup") as report:
             valid = ev.with_event_keys(parsed.where(F.col("reject_reason").isNull()))
-            accepted = _not_seen_before(spark, config, day, valid).persist(StorageLevel.MEMORY_AND_DISK)
+            event_dates = storage.distinct_dates(valid)
+            accepted = _not_seen_before(spark, config, day, valid, event_dates).persist(
+                StorageLevel.MEMORY_AND_DISK
+            )
             accepted_count = accepted.count()
             duplicates = lines_read - erased_lines - bad_lines - accepted_count
             report.rows_in, report.rows_out = lines_read - erased_lines - bad_lines, accepted_count
@@ -109,7 +116,7 @@ def run_day(spark: SparkSession, config: Config, day: dt.date) -> dict[str, int]
             storage.insert_new(
                 spark, config, "ingested_events",
                 accepted.select("date_key", "event_hash", F.lit(day).alias("landing_date")),
-                ["date_key", "event_hash"],
+                ["date_key", "event_hash"], date_keys=event_dates,
             )
             report.details = {"dates": len(affected)}
         accepted.unpersist()
@@ -139,11 +146,7 @@ def _cluster_by_sender(spark: SparkSession, config: Config, day: dt.date) -> int
     """Sort the day's message partition by sender (Z-order on one column), so that each file
     covers a narrow range of `sender_user_key` and an erasure skips the others by their
     statistics. Late messages of earlier dates land in small files that stay unsorted."""
-    path = storage.table_path(config, "fact_message_events")
-    metrics = spark.sql(
-        f"OPTIMIZE delta.`{path}` WHERE {DATE_PARTITION} = {date_key(day)} ZORDER BY ({CLUSTER_COLUMN})"
-    ).first()
-    return int(metrics["metrics"]["numFilesAdded"]) if metrics else 0
+    return storage.zorder_dates(spark, config, "fact_message_events", [date_key(day)], CLUSTER_COLUMN)
 
 
 def _write_quarantine(
@@ -182,7 +185,9 @@ def _write_quarantine(
     )
 
 
-def _not_seen_before(spark: SparkSession, config: Config, day: dt.date, valid: DataFrame) -> DataFrame:
+def _not_seen_before(
+    spark: SparkSession, config: Config, day: dt.date, valid: DataFrame, event_dates: list[int]
+) -> DataFrame:
     """The first line of each event that no other landing day already brought.
 
     The lines to drop are found on narrow rows (ids, dates, line positions): repeats within
@@ -190,9 +195,8 @@ def _not_seen_before(spark: SparkSession, config: Config, day: dt.date, valid: D
     server_ts, so only the ledger partitions of this batch's event dates are read. The events
     themselves are never shuffled: they are joined against the dropped lines' positions.
     """
-    batch_dates = [row["date_key"] for row in valid.select("date_key").distinct().collect()]
     seen_elsewhere = (
-        storage.read_dates(spark, config, "ingested_events", batch_dates)
+        storage.read_dates(spark, config, "ingested_events", event_dates)
         .where(F.col("landing_date") != F.lit(day))
         .select("date_key", "event_hash")
     )
@@ -213,27 +217,21 @@ def _merge_devices(spark: SparkSession, config: Config, accepted: DataFrame) -> 
 
 
 def _merge_users(spark: SparkSession, config: Config, accepted: DataFrame) -> None:
-    newer = (
-        "t.attributes_timestamp IS NULL OR s.attributes_timestamp > t.attributes_timestamp"
-        " OR (s.attributes_timestamp = t.attributes_timestamp AND s.attributes_event_id > t.attributes_event_id)"
+    stored, incoming = _side("t"), _side("s")
+    newer = rules.comes_last(
+        incoming("attributes_timestamp"), incoming("attributes_event_id"),
+        stored("attributes_timestamp"), stored("attributes_event_id"),
     )
     attribute_columns = (
         "account_type", "messaging_status", "is_test_account", "user_preferences",
         "attributes_timestamp", "attributes_event_id",
     )
     updates: dict[str, str | Column] = {
-        c: f"CASE WHEN s.attributes_timestamp IS NOT NULL AND ({newer}) THEN s.{c} ELSE t.{c} END"
-        for c in attribute_columns
+        c: F.when(newer, incoming(c)).otherwise(stored(c)) for c in attribute_columns
     }
-    updates["user_created_at"] = (
-        "coalesce(least(t.user_created_at, s.user_created_at), t.user_created_at, s.user_created_at)"
-    )
-    (
-        storage.delta_table(spark, config, "dim_users").alias("t")
-        .merge(storage.conformed(ev.user_rows(accepted), "dim_users").alias("s"), "t.user_key = s.user_key")
-        .whenMatchedUpdate(set=updates)
-        .whenNotMatchedInsertAll()
-        .execute()
+    updates["user_created_at"] = rules.earliest(stored("user_created_at"), incoming("user_created_at"))
+    storage.merge(
+        spark, config, "dim_users", ev.user_rows(accepted), ["user_key"], update=updates, insert_all=True
     )
 
 
@@ -249,15 +247,10 @@ def _merge_membership(spark: SparkSession, config: Config, accepted: DataFrame) 
     history = storage.read(spark, config, "membership_events").join(
         F.broadcast(pairs), on=["conversation_key", "user_key"], how="left_semi"
     )
-    spells = storage.conformed(ev.membership_spells(history), "dim_conversation_participants")
-    (
-        storage.delta_table(spark, config, "dim_conversation_participants").alias("t")
-        .merge(spells.alias("s"), "t.participant_id = s.participant_id")
-        .whenMatchedUpdate(
-            set=dict[str, str | Column]({c: f"s.{c}" for c in ("left_timestamp", "is_active", "role_in_conversation")})
-        )
-        .whenNotMatchedInsertAll()
-        .execute()
+    spells = ev.membership_spells(history)
+    storage.merge(
+        spark, config, "dim_conversation_participants", spells, ["participant_id"],
+        update={c: f"s.{c}" for c in ("left_timestamp", "is_active", "role_in_conversation")}, insert_all=True,
     )
     return pair_count
 
@@ -283,28 +276,27 @@ def _merge_conversations(spark: SparkSession, config: Config, accepted: DataFram
         "is_group_conversation", "privacy_level", "conversation_metadata", "creator_user_key",
         "created_event_id",
     )
-    earlier_creation = (
-        "s.created_event_id IS NOT NULL AND (t.created_event_id IS NULL"
-        " OR s.created_timestamp < t.created_timestamp"
-        " OR (s.created_timestamp = t.created_timestamp AND s.created_event_id < t.created_event_id))"
+    stored, incoming = _side("t"), _side("s")
+    # A stored row without a creation event (none seen yet, or its creator erased) takes any.
+    earlier_creation = incoming("created_event_id").isNotNull() & (
+        stored("created_event_id").isNull()
+        | rules.comes_first(
+            incoming("created_timestamp"), incoming("created_event_id"),
+            stored("created_timestamp"), stored("created_event_id"),
+        )
     )
     updates: dict[str, str | Column] = {
-        c: f"CASE WHEN {earlier_creation} THEN s.{c} ELSE t.{c} END" for c in creation_columns
+        c: F.when(earlier_creation, incoming(c)).otherwise(stored(c)) for c in creation_columns
     }
-    updates["last_activity_timestamp"] = (
-        "coalesce(greatest(t.last_activity_timestamp, s.last_activity_timestamp),"
-        " t.last_activity_timestamp, s.last_activity_timestamp)"
-    )
-    updates["participant_count"] = (
-        "CASE WHEN s.participant_count_known THEN s.participant_count ELSE t.participant_count END"
-    )
+    updates["last_activity_timestamp"] = F.greatest(stored("last_activity_timestamp"),
+                                                    incoming("last_activity_timestamp"))
+    updates["participant_count"] = F.when(
+        incoming("participant_count_known"), incoming("participant_count")
+    ).otherwise(stored("participant_count"))
     spec_columns = storage.spec_of("dim_conversations").column_names
-    (
-        storage.delta_table(spark, config, "dim_conversations").alias("t")
-        .merge(source.alias("s"), "t.conversation_key = s.conversation_key")
-        .whenMatchedUpdate(set=updates)
-        .whenNotMatchedInsert(values=dict[str, str | Column]({c: f"s.{c}" for c in spec_columns}))
-        .execute()
+    storage.merge(
+        spark, config, "dim_conversations", source, ["conversation_key"],
+        update=updates, insert={c: f"s.{c}" for c in spec_columns},
     )
 
 
@@ -313,7 +305,12 @@ def _merge_messages_and_status(
 ) -> tuple[list[int], list[int], int]:
     """The accumulating snapshot: new messages in, and every status known for a message folded
     in as the earliest delivered / read / failed time. Statuses of messages not seen yet wait
-    in pending_message_status. Returns (message dates, status-touched message dates, messages)."""
+    in pending_message_status. Returns (message dates, status-touched message dates, messages).
+
+    Every write is limited to the dates it can touch. The dates of messages that already exist
+    (a status's message from an earlier day, or an earlier retry of one of this day's messages)
+    come from a narrow index: two columns of the fact table, scanned once against a broadcast
+    of the ids in play rather than shuffled whole."""
     statuses = ev.status_rows(accepted)
     storage.insert_new(spark, config, "message_status_events", statuses, ["event_id"])
     pending = storage.read(spark, config, "pending_message_status")
@@ -324,8 +321,7 @@ def _merge_messages_and_status(
 
     messages = ev.message_rows(ev.winning_messages(accepted)).persist(StorageLevel.MEMORY_AND_DISK)
     message_count = messages.count()
-    known = storage.read(spark, config, "fact_message_events").select("message_event_id", "date_key")
-    targets = known.unionByName(messages.select("message_event_id", "date_key")).distinct()
+    targets = _message_dates(spark, config, messages, candidates)
     applicable = candidates.join(targets.select("message_event_id"), on="message_event_id", how="left_semi")
 
     source = (
@@ -334,45 +330,25 @@ def _merge_messages_and_status(
         .withColumn("has_message", F.coalesce("has_message", F.lit(False)))
         .withColumn("statuses", F.coalesce("statuses", F.array().cast(STATUS_ARRAY_TYPE)))
     )
-    wins = (
-        "s.has_message AND (s.server_received_timestamp < t.server_received_timestamp"
-        " OR (s.server_received_timestamp = t.server_received_timestamp AND s.source_event_id < t.source_event_id))"
+    stored, incoming = _side("t"), _side("s")
+    # The incoming retry replaces the stored message when it came first.
+    wins = incoming("has_message") & rules.comes_first(
+        incoming("server_received_timestamp"), incoming("source_event_id"),
+        stored("server_received_timestamp"), stored("source_event_id"),
     )
-    sender = f"CASE WHEN {wins} THEN s.sender_user_key ELSE t.sender_user_key END"
-    updates: dict[str, str | Column] = {c: f"CASE WHEN {wins} THEN s.{c} ELSE t.{c} END" for c in MESSAGE_FIELDS}
-    first = {
-        name: f"least(t.{name}, {ev.first_status_sql('s.statuses', status, by_other)})"
-        for name, status, by_other in (
-            ("first_delivered_timestamp", ev.STATUS_DELIVERED, sender),
-            ("first_read_timestamp", ev.STATUS_READ, sender),
-            ("first_failed_timestamp", ev.STATUS_FAILED, None),
-        )
+    sender = F.when(wins, incoming("sender_user_key")).otherwise(stored("sender_user_key"))
+    updates: dict[str, str | Column] = {
+        c: F.when(wins, incoming(c)).otherwise(stored(c)) for c in MESSAGE_FIELDS
     }
-    updates.update(first)
-    updates["message_status_key"] = ev.status_key_sql(
-        first["first_read_timestamp"], first["first_delivered_timestamp"], first["first_failed_timestamp"]
-    )
-    inserted_first = {
-        name: ev.first_status_sql("s.statuses", status, by_other)
-        for name, status, by_other in (
-            ("first_delivered_timestamp", ev.STATUS_DELIVERED, "s.sender_user_key"),
-            ("first_read_timestamp", ev.STATUS_READ, "s.sender_user_key"),
-            ("first_failed_timestamp", ev.STATUS_FAILED, None),
-        )
-    }
-    inserts: dict[str, str | Column] = {c: f"s.{c}" for c in ("message_event_id", *MESSAGE_FIELDS)}
-    inserts.update(inserted_first)
-    inserts["message_status_key"] = ev.status_key_sql(
-        inserted_first["first_read_timestamp"],
-        inserted_first["first_delivered_timestamp"],
-        inserted_first["first_failed_timestamp"],
-    )
-    (
-        storage.delta_table(spark, config, "fact_message_events").alias("t")
-        .merge(source.alias("s"), "t.message_event_id = s.message_event_id")
-        .whenMatchedUpdate(set=updates)
-        .whenNotMatchedInsert(condition="s.has_message", values=inserts)
-        .execute()
+    updates.update(_first_statuses(incoming("statuses"), sender, stored))
+    inserts: dict[str, str | Column] = {c: incoming(c) for c in ("message_event_id", *MESSAGE_FIELDS)}
+    inserts.update(_first_statuses(incoming("statuses"), incoming("sender_user_key")))
+    # A message's row may move to another date (an earlier retry won), so the MERGE matches on
+    # the message alone, within every date one of its rows can be on.
+    storage.merge(
+        spark, config, "fact_message_events", source, ["message_event_id"],
+        date_keys=_distinct_dates(targets), update=updates, insert=inserts, insert_condition="s.has_message",
+        match_within_dates=True,
     )
     still_pending = candidates.join(targets.select("message_event_id"), on="message_event_id", how="left_anti")
     storage.overwrite(still_pending.localCheckpoint(), config, "pending_message_status")
@@ -383,6 +359,56 @@ def _merge_messages_and_status(
     )
     messages.unpersist()
     return message_dates, status_dates, message_count
+
+
+def _side(alias: str) -> Callable[[str], Column]:
+    """Columns of one side of a MERGE: `t` (stored) or `s` (incoming)."""
+    return lambda name: F.col(f"{alias}.{name}")
+
+
+def _first_statuses(
+    statuses: Column, sender: Column, stored: Callable[[str], Column] | None = None
+) -> dict[str, Column]:
+    """The snapshot's first delivered / read / failed times and status key from `statuses`,
+    each the earlier of the stored time (when a row is stored) and the statuses' first."""
+    firsts = {
+        "first_delivered_timestamp": rules.first_status_time(statuses, rules.STATUS_DELIVERED, sender),
+        "first_read_timestamp": rules.first_status_time(statuses, rules.STATUS_READ, sender),
+        "first_failed_timestamp": rules.first_status_time(statuses, rules.STATUS_FAILED),
+    }
+    if stored is not None:
+        firsts = {name: rules.earliest(stored(name), first) for name, first in firsts.items()}
+    return {
+        **firsts,
+        "message_status_key": rules.status_key(
+            firsts["first_read_timestamp"], firsts["first_delivered_timestamp"], firsts["first_failed_timestamp"]
+        ),
+    }
+
+
+def _message_dates(
+    spark: SparkSession, config: Config, messages: DataFrame, candidates: DataFrame
+) -> DataFrame:
+    """(message_event_id, date_key) of every row the MERGE can touch: this day's messages and
+    the existing rows of them or of the candidates' messages, found in the narrow index."""
+    in_play = (
+        messages.select("message_event_id")
+        .unionByName(candidates.select("message_event_id"))
+        .distinct()
+        .localCheckpoint()
+    )
+    if in_play.count() <= BROADCAST_MESSAGE_IDS:
+        in_play = F.broadcast(in_play)
+    existing = (
+        storage.read(spark, config, "fact_message_events")
+        .select("message_event_id", "date_key")
+        .join(in_play, on="message_event_id", how="left_semi")
+    )
+    return (
+        existing.unionByName(messages.select("message_event_id", "date_key"))
+        .distinct()
+        .localCheckpoint()
+    )
 
 
 def _distinct_dates(rows: DataFrame) -> list[int]:

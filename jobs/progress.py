@@ -13,14 +13,28 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from typing import Any
 
 from jobs.redaction import ScrubFilter
 
 LOGGER = logging.getLogger("chatlake")
 
 
+class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to whatever `sys.stderr` is when a line is logged, not when the handler was made:
+    a caller (a notebook, a test capturing output) may swap the stream and close the old one."""
+
+    @property  # type: ignore[override]
+    def stream(self) -> Any:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _value: Any) -> None:
+        pass
+
+
 def configure_logging(verbose: bool = False) -> None:
-    handler = logging.StreamHandler(sys.stderr)
+    handler = _StderrHandler()
     handler.setFormatter(logging.Formatter("%(asctime)s chatlake %(message)s", "%H:%M:%S"))
     # An erasure's ids never reach a log line (jobs/redaction.py).
     handler.addFilter(ScrubFilter())

@@ -16,22 +16,18 @@ those versions are older than the retention; a purge after that removes them.
 
 from __future__ import annotations
 
-import json
-import re
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from pyspark.sql import SparkSession
 
-from jobs import filesystem, run_history, storage
+from jobs import run_history, storage
 from jobs.config import Config
 from jobs.progress import LOGGER, step
 from schemas.tables import ALL_TABLES
 
-LOG_DIR = "_delta_log"
-# 00000000000000000012.json, .00000000000000000012.json.crc, ...checkpoint.parquet, ...crc
 PARALLEL_TABLES = 4
-VERSIONED_LOG_FILE = re.compile(r"^\.?(\d{20})\.")
+CHECKPOINT_INTERVAL = "delta.checkpointInterval"
 
 
 def run(spark: SparkSession, config: Config, args: Any) -> None:
@@ -60,33 +56,13 @@ def purge(spark: SparkSession, config: Config) -> dict[str, int]:
 def _purge_table(spark: SparkSession, config: Config, name: str) -> int:
     """Returns how many log files went (0 unless the retention is 0)."""
     hours = config.purge_retain_hours
-    path = config.table_path(name)
     with step(f"purge.{name}") as report:
-        spark.sql(f"REORG TABLE delta.`{path}` APPLY (PURGE)")
-        spark.sql(f"VACUUM delta.`{path}` RETAIN {hours} HOURS")
+        storage.purge_deleted_rows(spark, config, name)
+        storage.vacuum(spark, config, name, hours)
         # Setting the retention also commits, and with an interval of 1 that commit writes a
         # checkpoint of the purged state: from it on, no older log entry is needed.
-        properties = {**storage.history_properties(config), "delta.checkpointInterval": "1"}
-        assignments = ", ".join(f"'{k}' = '{v}'" for k, v in properties.items())
-        spark.sql(f"ALTER TABLE delta.`{path}` SET TBLPROPERTIES ({assignments})")
-        spark.sql(f"ALTER TABLE delta.`{path}` UNSET TBLPROPERTIES ('delta.checkpointInterval')")
-        dropped = _drop_log_before_checkpoint(spark, path) if hours == 0 else 0
+        storage.set_properties(spark, config, name, {**storage.history_properties(config), CHECKPOINT_INTERVAL: "1"})
+        storage.unset_properties(spark, config, name, [CHECKPOINT_INTERVAL])
+        dropped = storage.drop_log_before_checkpoint(spark, config, name) if hours == 0 else 0
         report.details = {"log_files_dropped": dropped}
-    return dropped
-
-
-def _drop_log_before_checkpoint(spark: SparkSession, table_path: str) -> int:
-    """Delete commit, checksum and checkpoint files of versions before the newest checkpoint:
-    the checkpoint alone describes the table from there on."""
-    log = f"{table_path.rstrip('/')}/{LOG_DIR}"
-    pointer = filesystem.read_text(spark, f"{log}/_last_checkpoint")
-    if pointer is None:
-        return 0
-    checkpoint_version = int(json.loads(pointer)["version"])
-    dropped = 0
-    for path in filesystem.list_files(spark, log):
-        match = VERSIONED_LOG_FILE.match(path.rsplit("/", 1)[-1])
-        if match and int(match.group(1)) < checkpoint_version:
-            filesystem.delete(spark, path)
-            dropped += 1
     return dropped

@@ -53,11 +53,7 @@ def run_as_of(spark: SparkSession, config: Config, as_of: dt.date) -> dict[str, 
 
 
 def _delete(spark: SparkSession, config: Config, name: str, predicate: str) -> int:
-    table = storage.delta_table(spark, config, name)
-    doomed = table.toDF().where(predicate).count()
-    if doomed:
-        table.delete(predicate)
-    return doomed
+    return storage.delete_where(spark, config, name, predicate)
 
 
 def _drop_landing_days(spark: SparkSession, config: Config, keep_from: dt.date) -> int:

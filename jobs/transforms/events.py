@@ -9,7 +9,6 @@ from jobs.transforms import keys
 from jobs.transforms.sentiment import sentiment_score
 
 DEVICE_PROFILE = ("device_id", "device_type", "platform", "app_version", "os_version", "network_type")
-STATUS_READ, STATUS_DELIVERED, STATUS_FAILED, STATUS_SENT = "read", "delivered", "failed", "sent"
 JOIN, LEAVE = "join", "leave"
 # Where a line came from: unique per line of a landing day.
 LINE_POSITION = ("source_file", "line_number")
@@ -58,9 +57,14 @@ def repeated_lines(events: DataFrame) -> DataFrame:
     )
 
 
+def device_key() -> Column:
+    """A device profile's key: the device as reported on the event (id, app, OS, network),
+    so each distinct profile of a device is a row of its own; null without a device."""
+    return F.when(F.col("device_id").isNotNull(), keys.surrogate_key(keys.DEVICE, *DEVICE_PROFILE))
+
+
 def with_event_keys(events: DataFrame) -> DataFrame:
     """Surrogate keys and the event's date, shared by every branch of ingest."""
-    profile = [F.col(c) for c in DEVICE_PROFILE]
     return (
         events.withColumn("date_key", date_key("server_ts"))
         .withColumn("event_hash", F.xxhash64("event_id"))
@@ -73,9 +77,7 @@ def with_event_keys(events: DataFrame) -> DataFrame:
             "message_event_id",
             F.when(F.col("message_id").isNotNull(), keys.surrogate_key(keys.MESSAGE, "message_id")),
         )
-        .withColumn(
-            "device_key", F.when(F.col("device_id").isNotNull(), keys.surrogate_key(keys.DEVICE, *profile))
-        )
+        .withColumn("device_key", device_key())
     )
 
 
@@ -132,25 +134,6 @@ def statuses_per_message(statuses: DataFrame) -> DataFrame:
         F.collect_list(
             F.struct("user_key", "status", F.col("status_timestamp").alias("ts"))
         ).alias("statuses")
-    )
-
-
-def first_status_sql(statuses: str, status: str, sender: str | None) -> str:
-    """SQL: the earliest ts in `statuses` of `status`, reported by someone other than `sender`."""
-    by_other = f" AND x.user_key != {sender}" if sender else ""
-    return f"array_min(transform(filter({statuses}, x -> x.status = '{status}'{by_other}), x -> x.ts))"
-
-
-def status_key_sql(read: str, delivered: str, failed: str) -> str:
-    """SQL: message_status_key from the first read / delivered / failed timestamps."""
-    def key_of(name: str) -> str:
-        return f"xxhash64('{keys.MESSAGE_STATUS}', '{name}')"
-
-    return (
-        f"CASE WHEN {read} IS NOT NULL THEN {key_of(STATUS_READ)} "
-        f"WHEN {delivered} IS NOT NULL THEN {key_of(STATUS_DELIVERED)} "
-        f"WHEN {failed} IS NOT NULL THEN {key_of(STATUS_FAILED)} "
-        f"ELSE {key_of(STATUS_SENT)} END"
     )
 
 
