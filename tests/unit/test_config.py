@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from jobs.config import ConfigError, load_config, parse_config
+from tests.conftest import REPO
 
-REPO = Path(__file__).resolve().parent.parent
 MINIMAL = {"landing_path": "/data/landing", "warehouse_path": "/data/warehouse"}
 
 
