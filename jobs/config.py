@@ -13,6 +13,8 @@ from typing import Any
 
 import yaml
 
+from schemas.raw_events import CONVERSATION_TYPES
+
 LANDING_ENV = "CHATLAKE_LANDING_PATH"
 WAREHOUSE_ENV = "CHATLAKE_WAREHOUSE_PATH"
 
@@ -24,7 +26,6 @@ RETENTION_ENTRIES = (
     "fact_user_metrics",
     "quarantine",
 )
-CONVERSATION_TYPES = ("direct", "group", "channel")
 TOPIC_METHODS = ("keywords",)
 
 KNOWN_TOP_LEVEL_KEYS = {

@@ -9,7 +9,8 @@ from typing import Any
 from pyspark.sql import SparkSession
 
 
-def _fs_and_path(spark: SparkSession, path: str) -> tuple[Any, Any]:
+def hadoop_fs(spark: SparkSession, path: str) -> tuple[Any, Any]:
+    """The Hadoop FileSystem that holds `path`, and `path` as a Hadoop Path."""
     jvm = spark.sparkContext._jvm
     assert jvm is not None
     hadoop_path = jvm.org.apache.hadoop.fs.Path(path)
@@ -17,13 +18,13 @@ def _fs_and_path(spark: SparkSession, path: str) -> tuple[Any, Any]:
 
 
 def exists(spark: SparkSession, path: str) -> bool:
-    fs, hadoop_path = _fs_and_path(spark, path)
+    fs, hadoop_path = hadoop_fs(spark, path)
     return bool(fs.exists(hadoop_path))
 
 
 def read_text(spark: SparkSession, path: str) -> str | None:
     """The whole (small) file as text, or None if it does not exist."""
-    fs, hadoop_path = _fs_and_path(spark, path)
+    fs, hadoop_path = hadoop_fs(spark, path)
     if not fs.exists(hadoop_path):
         return None
     stream = fs.open(hadoop_path)
@@ -36,7 +37,7 @@ def read_text(spark: SparkSession, path: str) -> str | None:
 
 
 def write_text(spark: SparkSession, path: str, text: str) -> None:
-    fs, hadoop_path = _fs_and_path(spark, path)
+    fs, hadoop_path = hadoop_fs(spark, path)
     stream = fs.create(hadoop_path, True)
     try:
         stream.write(bytearray(text.encode("utf-8")))
@@ -46,7 +47,7 @@ def write_text(spark: SparkSession, path: str, text: str) -> None:
 
 def list_dirs(spark: SparkSession, path: str) -> list[str]:
     """Names of the sub-directories of `path` (empty if it does not exist)."""
-    fs, hadoop_path = _fs_and_path(spark, path)
+    fs, hadoop_path = hadoop_fs(spark, path)
     if not fs.exists(hadoop_path):
         return []
     return sorted(str(s.getPath().getName()) for s in fs.listStatus(hadoop_path) if s.isDirectory())
@@ -54,14 +55,14 @@ def list_dirs(spark: SparkSession, path: str) -> list[str]:
 
 def list_files(spark: SparkSession, path: str) -> list[str]:
     """Full paths of the files directly in `path` (empty if it does not exist)."""
-    fs, hadoop_path = _fs_and_path(spark, path)
+    fs, hadoop_path = hadoop_fs(spark, path)
     if not fs.exists(hadoop_path):
         return []
     return sorted(str(s.getPath().toString()) for s in fs.listStatus(hadoop_path) if s.isFile())
 
 
 def delete(spark: SparkSession, path: str) -> bool:
-    fs, hadoop_path = _fs_and_path(spark, path)
+    fs, hadoop_path = hadoop_fs(spark, path)
     return bool(fs.delete(hadoop_path, True))
 
 
@@ -78,8 +79,7 @@ def hadoop_path_of(spark: SparkSession, path_or_uri: str) -> Any:
 def read_chunks(spark: SparkSession, path: str, chunk_bytes: int = 8 << 20) -> Iterator[bytes]:
     """The file's bytes in pieces of at most `chunk_bytes`: a landing file can be larger than
     the driver should hold, or than a JVM array can (2 GiB)."""
-    hadoop_path = hadoop_path_of(spark, path)
-    fs = hadoop_path.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration())
+    fs, hadoop_path = hadoop_fs(spark, path)
     stream = fs.open(hadoop_path)
     try:
         while chunk := bytes(stream.readNBytes(chunk_bytes)):
@@ -98,8 +98,7 @@ def replace_file(spark: SparkSession, path: str, pieces: Iterable[bytes]) -> Non
     If the process dies in between, `finish_replacements` on the folder completes the swap
     (the side file is whole once the original is gone) or drops the half-written side file.
     """
-    target = hadoop_path_of(spark, path)
-    fs = target.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration())
+    fs, target = hadoop_fs(spark, path)
     jvm = spark.sparkContext._jvm
     assert jvm is not None
     side = jvm.org.apache.hadoop.fs.Path(target.getParent(), f".{target.getName()}{REWRITING_SUFFIX}")
@@ -120,7 +119,7 @@ REWRITING_SUFFIX = ".rewriting"
 
 def finish_replacements(spark: SparkSession, folder: str) -> int:
     """Complete or drop the side files a killed `replace_file` left in `folder`."""
-    fs, hadoop_folder = _fs_and_path(spark, folder)
+    fs, hadoop_folder = hadoop_fs(spark, folder)
     if not fs.exists(hadoop_folder):
         return 0
     jvm = spark.sparkContext._jvm

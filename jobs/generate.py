@@ -16,6 +16,7 @@ from typing import Any
 from pyspark.sql import DataFrame, Observation, SparkSession
 from pyspark.sql import functions as F
 
+from jobs import filesystem
 from jobs.config import Config
 from jobs.progress import LOGGER, step
 from jobs.transforms.synthetic import (
@@ -135,11 +136,9 @@ def _raw_fs(spark: SparkSession, path: str) -> tuple[Any, Any]:
     """The Hadoop FileSystem of `path` without client-side .crc files on a local disk."""
     jvm = spark.sparkContext._jvm
     assert jvm is not None
-    hadoop_conf = spark.sparkContext._jsc.hadoopConfiguration()
-    hadoop_path = jvm.org.apache.hadoop.fs.Path(path)
-    fs = hadoop_path.getFileSystem(hadoop_conf)
+    fs, hadoop_path = filesystem.hadoop_fs(spark, path)
     if str(fs.getScheme()) == "file":
-        fs = jvm.org.apache.hadoop.fs.FileSystem.getLocal(hadoop_conf).getRaw()
+        fs = jvm.org.apache.hadoop.fs.FileSystem.getLocal(spark.sparkContext._jsc.hadoopConfiguration()).getRaw()
     return fs, hadoop_path
 
 

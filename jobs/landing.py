@@ -65,8 +65,7 @@ def _gzip_problem(spark: SparkSession, path: str) -> str | None:
     jvm = spark.sparkContext._jvm
     assert jvm is not None
     hadoop_conf = spark.sparkContext._jsc.hadoopConfiguration()
-    hadoop_path = jvm.org.apache.hadoop.fs.Path(path)
-    fs = hadoop_path.getFileSystem(hadoop_conf)
+    fs, hadoop_path = filesystem.hadoop_fs(spark, path)
     if fs.getFileStatus(hadoop_path).getLen() == 0:
         # The codec reads an empty file as no lines; it is a transfer that never finished.
         return "corrupt_gzip: empty file"

@@ -88,11 +88,15 @@ def run_day(
         report.details = {"sampled": sampled_count}
 
     with step("topics.write") as report:
-        date_keys = sorted(
-            r["date_key"] for r in assignments.select("date_key").distinct().collect()
+        # One pass for both: the dates the MERGE may touch and the confident count of the log line.
+        per_date = (
+            assignments.groupBy("date_key")
+            .agg(F.count_if(F.col("topic_confidence") >= CONFIDENT).alias("confident"))
+            .collect()
         )
+        date_keys = sorted(r["date_key"] for r in per_date)
         _merge_assignments(spark, config, assignments, date_keys)
-        confident = assignments.where(F.col("topic_confidence") >= CONFIDENT).count()
+        confident = sum(r["confident"] for r in per_date)
         report.rows_out = assignment_count
         report.details = {"confident": confident, "dates": len(date_keys)}
 
