@@ -44,6 +44,17 @@ they are not JSON at all, only their length and a SHA-256.
 """
 
 
+# Tables whose values docs/metrics.md defines: the section that does.
+METRICS_SECTIONS = {
+    "fact_message_events": "fact_message_events-the-messages",
+    "fact_message_derived_topics": "topics",
+    "fact_conversation_metrics": "fact_conversation_metrics",
+    "fact_user_metrics": "fact_user_metrics",
+    "dim_conversation_participants": "membership",
+    "dim_topics": "topics",
+}
+
+
 def _cell(text: str) -> str:
     """Text safe inside a Markdown table cell."""
     return text.replace("|", "\\|").replace("\n", " ")
@@ -57,6 +68,8 @@ def _column_row(column: T.StructField) -> str:
 
 def table_section(spec: TableSpec) -> str:
     lines = [f"## `{spec.name}`", "", spec.description[:1].upper() + spec.description[1:] + ".", ""]
+    if spec.name in METRICS_SECTIONS:
+        lines += [f"How its values are computed: [metrics.md](metrics.md#{METRICS_SECTIONS[spec.name]}).", ""]
     if spec.partition_by:
         lines.append("Partitioned by " + ", ".join(f"`{c}`" for c in spec.partition_by) + ".")
     if spec.partition_by:

@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 from pyspark.sql import types as T
 
 from schemas import docs
 from schemas.tables import ALL_TABLES, TableSpec
+
+# The README says what chatlake is, how to start and where to read on; prose goes to docs/.
+README_MAX_BYTES = 8_192
 
 
 def test_every_table_has_a_description() -> None:
@@ -68,3 +74,37 @@ def test_the_page_names_every_table_and_column() -> None:
         section = page.split(f"## `{spec.name}`", 1)[1].split("\n## ", 1)[0]
         for column in spec.column_names:
             assert f"| `{column}` |" in section, (spec.name, column)
+
+
+REPO = Path(__file__).resolve().parents[2]
+PAGES = (REPO / "README.md", *sorted((REPO / "docs").glob("*.md")))
+LINK = re.compile(r"\]\(([^)\s]+)\)")
+
+
+def _anchors(page: Path) -> set[str]:
+    """GitHub's anchors of the page's headings (outside code fences)."""
+    anchors, in_fence = set(), False
+    for line in page.read_text(encoding="utf-8").splitlines():
+        if line.startswith("```"):
+            in_fence = not in_fence
+        elif not in_fence and line.startswith("#"):
+            heading = line.lstrip("#").strip().lower()
+            anchors.add(re.sub(r"[^\w\- ]", "", heading).replace(" ", "-"))
+    return anchors
+
+
+def test_every_link_of_the_readme_and_the_docs_leads_to_a_file_and_heading_that_exist() -> None:
+    broken = []
+    for page in PAGES:
+        for target in LINK.findall(page.read_text(encoding="utf-8")):
+            if target.startswith(("http://", "https://")):
+                continue
+            path, _, anchor = target.partition("#")
+            linked = (page.parent / path).resolve() if path else page
+            if not linked.exists() or (anchor and linked.suffix == ".md" and anchor not in _anchors(linked)):
+                broken.append(f"{page.relative_to(REPO)}: {target}")
+    assert broken == []
+
+
+def test_the_readme_stays_a_front_door() -> None:
+    assert len((REPO / "README.md").read_bytes()) <= README_MAX_BYTES
