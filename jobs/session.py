@@ -23,7 +23,7 @@ SHUFFLE_PARTITIONS = "spark.sql.shuffle.partitions"
 ROWS_PER_SHUFFLE_PARTITION = 500_000
 LOG4J_CONFIG = Path(__file__).resolve().parent.parent / "conf" / "log4j2.properties"
 
-# Measured on 2 cores (../README.md "Performance"): small shuffles, AQE on, 16 MB splits.
+# Measured on 2 cores (docs/performance.md): small shuffles, AQE on, 16 MB splits.
 BASE_SETTINGS = {
     "spark.sql.extensions": "io.delta.sql.DeltaSparkSessionExtension",
     "spark.sql.catalog.spark_catalog": "org.apache.spark.sql.delta.catalog.DeltaCatalog",

@@ -17,7 +17,6 @@ keywords as JSON, and topic_prevalence over the 30 days ending on D).
 from __future__ import annotations
 
 import datetime as dt
-from importlib import resources
 from typing import Any
 
 from pyspark import StorageLevel
@@ -28,7 +27,6 @@ from jobs import storage
 from jobs.config import CONVERSATION_TYPES, Config
 from jobs.landing import read_landing_day
 from jobs.progress import LOGGER, step
-from jobs.report import bind_dates
 from jobs.transforms import events as ev
 from jobs.transforms import keys, sampling, topic_scoring
 from jobs.transforms.parsing import parse_events
@@ -341,20 +339,3 @@ def _update_dim_topics(
         )
         .execute()
     )
-
-
-def weighted_top_topics_sql() -> str:
-    return (
-        resources.files("jobs")
-        .joinpath("sql", "top_topics_weighted.sql")
-        .read_text(encoding="utf-8")
-    )
-
-
-def weighted_top_topics(
-    spark: SparkSession, config: Config, start_date: dt.date, end_date: dt.date
-) -> DataFrame:
-    """The design's top-topics report with estimated true volumes and 95% intervals."""
-    for name in ("fact_message_derived_topics", "dim_topics"):
-        storage.read(spark, config, name).createOrReplaceTempView(name)
-    return spark.sql(bind_dates(weighted_top_topics_sql(), start_date, end_date))

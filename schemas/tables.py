@@ -88,7 +88,10 @@ FACT_MESSAGE_EVENTS = TableSpec(
         "message_sequence_positive": "message_sequence >= 1",
         "sentiment_in_range": "sentiment_score IS NULL OR sentiment_score BETWEEN -1 AND 1",
     },
-    description="one row per message; status as an accumulating snapshot",
+    description=(
+        "one row per message (the retry with the earliest server_ts); its status as an accumulating snapshot:"
+        " first_delivered_timestamp, first_read_timestamp, message_status_key"
+    ),
 )
 
 FACT_MESSAGE_DERIVED_TOPICS = TableSpec(
@@ -114,6 +117,10 @@ FACT_MESSAGE_DERIVED_TOPICS = TableSpec(
         "confidence_in_unit_interval": "topic_confidence BETWEEN 0 AND 1",
         "sample_rate_in_unit_interval": "sample_rate > 0 AND sample_rate <= 1",
     },
+    description=(
+        "one row per topic assignment of a sampled message (a message may have several topics), with"
+        " topic_confidence, extraction_method, topic_extraction_version and sample_rate"
+    ),
 )
 
 FACT_CONVERSATION_METRICS = TableSpec(
@@ -142,6 +149,7 @@ FACT_CONVERSATION_METRICS = TableSpec(
             " AND total_characters >= 0 AND total_media >= 0 AND messages_per_participant >= 0"
         ),
     },
+    description="one row per conversation and date with at least one message",
 )
 
 FACT_USER_METRICS = TableSpec(
@@ -170,6 +178,7 @@ FACT_USER_METRICS = TableSpec(
             " AND total_active_conversations >= 0 AND read_receipts_sent >= 0"
         ),
     },
+    description="one row per user and date with a message, a read receipt or a new conversation",
 )
 
 DIM_USERS = TableSpec(
@@ -188,6 +197,7 @@ DIM_USERS = TableSpec(
             _c("attributes_event_id", STRING),
         ]
     ),
+    description="one row per user, attributes from the latest user_registered / user_updated",
 )
 
 DIM_DEVICES = TableSpec(
@@ -203,6 +213,7 @@ DIM_DEVICES = TableSpec(
             _c("network_type", STRING, NOT_NULL),
         ]
     ),
+    description="one row per device profile: device id, app and OS version and network type as reported together",
 )
 
 DIM_CONVERSATIONS = TableSpec(
@@ -226,6 +237,7 @@ DIM_CONVERSATIONS = TableSpec(
         ]
     ),
     constraints={"participant_count_non_negative": "participant_count >= 0"},
+    description="one row per conversation",
 )
 
 DIM_CONVERSATION_TYPES = TableSpec(
@@ -240,6 +252,7 @@ DIM_CONVERSATION_TYPES = TableSpec(
             _c("max_participants", INT),
         ]
     ),
+    description="static: one row per conversation type (direct, group, channel)",
 )
 
 DIM_CONVERSATION_PARTICIPANTS = TableSpec(
@@ -258,6 +271,10 @@ DIM_CONVERSATION_PARTICIPANTS = TableSpec(
             _c("left_timestamp", TS),
         ]
     ),
+    description=(
+        "one row per membership spell: a participant at t iff joined_timestamp <= t < left_timestamp"
+        " (or no leave)"
+    ),
 )
 
 DIM_MESSAGE_TYPES = TableSpec(
@@ -273,6 +290,7 @@ DIM_MESSAGE_TYPES = TableSpec(
             _c("rendering_requirements", STRING, NOT_NULL),
         ]
     ),
+    description="static: one row per message type of the raw events",
 )
 
 DIM_MESSAGE_STATUS = TableSpec(
@@ -286,6 +304,7 @@ DIM_MESSAGE_STATUS = TableSpec(
             _c("status_sequence", INT, NOT_NULL),
         ]
     ),
+    description="static: one row per status (sent, delivered, read, failed)",
 )
 
 DIM_TOPICS = TableSpec(
@@ -302,6 +321,10 @@ DIM_TOPICS = TableSpec(
         ]
     ),
     constraints={"prevalence_in_unit_interval": "topic_prevalence IS NULL OR topic_prevalence BETWEEN 0 AND 1"},
+    description=(
+        "static: one row per topic and per category of the taxonomy; the topics step fills topic_keywords"
+        " and topic_prevalence"
+    ),
 )
 
 DIM_DATES = TableSpec(
@@ -324,6 +347,7 @@ DIM_DATES = TableSpec(
             _c("month_start_date", DATE, NOT_NULL),
         ]
     ),
+    description="static: one row per calendar date",
 )
 
 DIM_TIME = TableSpec(
@@ -337,6 +361,7 @@ DIM_TIME = TableSpec(
             _c("period_of_day", STRING, NOT_NULL, "night, morning, afternoon, evening"),
         ]
     ),
+    description="static: one row per minute of the day",
 )
 
 QUARANTINE = TableSpec(
@@ -357,6 +382,7 @@ QUARANTINE = TableSpec(
         ]
     ),
     partition_by=("landing_date",),
+    description="one row per bad record: reason, source file and line, its fields other than text",
 )
 
 # Helper tables of the ingest step.

@@ -17,7 +17,7 @@ from tests.conftest import EXAMPLES
 
 EXPECTED = EXAMPLES / "expected"
 LANDING_DAYS = [dt.date(2026, 11, day) for day in (1, 2, 3, 4)]
-PRECISION = 1e-6  # the README: floats exact to 1e-6
+PRECISION = 1e-6  # tests/data/contract_example/README.md: floats exact to 1e-6
 CONVERSATION_COLUMNS = (
     "conversation_id string, date date, total_messages int, total_participants int, "
     "active_participants int, total_characters int, total_media int, "

@@ -11,8 +11,6 @@ from __future__ import annotations
 from pyspark.sql import Column
 from pyspark.sql import functions as F
 
-LEXICON_VERSION = "sentiment-lexicon-1"
-
 POSITIVE = {
     "good": 1.0, "great": 1.5, "awesome": 2.0, "amazing": 2.0, "love": 1.5, "loved": 1.5,
     "like": 0.5, "nice": 1.0, "happy": 1.5, "glad": 1.0, "thanks": 1.0, "thank": 1.0,
