@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import gzip
 import json
 
 import pytest
@@ -32,16 +33,26 @@ def instant(text: str) -> dt.datetime:
     return dt.datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(dt.UTC).replace(tzinfo=None)
 
 
+def is_json(line: str) -> bool:
+    try:
+        json.loads(line)
+    except json.JSONDecodeError:
+        return False
+    return True
+
+
 def example_creations() -> dict[str, tuple[dt.datetime, str, object]]:
     """conversation_id -> (server_ts, event_id, metadata) of its earliest conversation_created."""
     earliest: dict[str, tuple[dt.datetime, str, object]] = {}
-    for path in sorted((EXAMPLES / "landing").glob("dt=*/*.json")):
-        for line in path.read_text(encoding="utf-8").splitlines():
-            try:
-                event = json.loads(line)
-            except json.JSONDecodeError:
-                continue
-            if not isinstance(event, dict) or event.get("event_type") != "conversation_created":
+    for path in sorted((EXAMPLES / "landing").glob("dt=*/*.json*")):
+        data = path.read_bytes()
+        text = (gzip.decompress(data) if path.suffix == ".gz" else data).decode("utf-8")
+        events = [json.loads(line) for line in text.splitlines() if line.strip() and is_json(line)]
+        for event in events:
+            if not (isinstance(event, dict) and event.get("event_type") == "conversation_created"
+                    and event.get("schema_version") == 1 and isinstance(event.get("server_ts"), str)
+                    and isinstance(event.get("conversation_id"), str)
+                    and isinstance(event.get("metadata"), dict | None)):
                 continue
             candidate = (instant(event["server_ts"]), event["event_id"], event.get("metadata"))
             known = earliest.get(event["conversation_id"])

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from chispa import assert_df_equality
 from pyspark.sql import SparkSession
+from pyspark.sql import functions as F
 
 from jobs import aggregate, ingest, report, storage
 from jobs.config import Config
@@ -39,9 +40,12 @@ def generated(spark: SparkSession, warehouse_template: Path,
         config = install_warehouse(warehouse_template, make_config(tmp_path_factory.mktemp(f"experiments-{seed}")))
         generate(spark, config.landing_path, START, 1, MESSAGES_PER_DAY, seed)
         ingest.run_day(spark, config, START)
-        aggregate.run_day(spark, config, START)
+        MALFORMED_COUNTED[seed] = aggregate.run_day(spark, config, START)["malformed_assignment_entries"]
         runs[seed] = config
     return runs
+
+
+MALFORMED_COUNTED: dict[int, int] = {}
 
 
 def test_tables_match_python_over_the_generated_rows(spark: SparkSession, generated: dict[int, Config]) -> None:
@@ -63,6 +67,7 @@ def test_tables_match_python_over_the_generated_rows(spark: SparkSession, genera
     experiments_seen = {experiment for _, experiment, _, _ in expected_assignments}
     assert {"reply_nudge", "dark_theme", "compose_v2"} <= experiments_seen
     assert malformed > 0, "the generator writes a few malformed entries"
+    assert MALFORMED_COUNTED[SEEDS[0]] == malformed
     assert_df_equality(
         storage.read(spark, config, "dim_experiment_assignments"),
         spark.createDataFrame(expected_assignments, "conversation_key long, experiment string, variant string, "
@@ -115,3 +120,46 @@ def test_report_finds_the_planted_effect_and_states_its_false_positive_rate(
 
 
 FALSE_POSITIVE_BOUND = 1.0
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    """Linear interpolation between closest ranks, as PERCENTILE_CONT."""
+    ordered = sorted(values)
+    rank = fraction * (len(ordered) - 1)
+    low = int(rank)
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (rank - low)
+
+
+def version_order(version: str) -> tuple:
+    return tuple(int(part) if part.isdigit() else -1 for part in version.split("."))
+
+
+def test_versions_report_matches_python_over_the_generated_rows(
+    spark: SparkSession, generated: dict[int, Config]
+) -> None:
+    config = generated[SEEDS[0]]
+    versions = {r["device_key"]: r["app_version"] for r in storage.read(spark, config, "dim_devices").collect()}
+    failed = {r["message_status_key"] for r in storage.read(spark, config, "dim_message_status")
+              .where(F.col("status_name") == "failed").collect()}
+    by_version: dict[str, list] = {}
+    for m in storage.read(spark, config, "fact_message_events").collect():
+        if m["device_key"] is None:
+            continue
+        by_version.setdefault(versions[m["device_key"]], []).append(m)
+    expected = []
+    for version in sorted(by_version, key=version_order, reverse=True):
+        rows = by_version[version]
+        latencies = [(ref.micros_of(m["server_received_timestamp"]) - ref.micros_of(m["message_timestamp"])) / 1e6
+                     for m in rows if m["message_timestamp"] is not None]
+        expected.append((
+            version, len(rows), len({m["sender_user_key"] for m in rows}),
+            sum(latencies) / len(latencies), percentile(latencies, 0.95),
+            sum(m["message_status_key"] in failed for m in rows) / len(rows),
+            sum(m["first_read_timestamp"] is not None for m in rows) / len(rows),
+        ))
+    actual = [tuple(r) for r in report.versions(spark, config, START, days=1).collect()]
+    assert len(expected) >= 3, "the generator's devices run several app versions"
+    assert [a[:3] for a in actual] == [e[:3] for e in expected]  # the order too: newest first
+    for a, e in zip(actual, expected, strict=True):
+        assert a[3:] == pytest.approx(e[3:], rel=1e-9, abs=1e-9)

@@ -11,12 +11,12 @@ WITH versioned AS (
         e.sender_user_key,
         CAST(unix_micros(e.server_received_timestamp) - unix_micros(e.message_timestamp) AS DOUBLE)
             / 1000000 AS latency_seconds,
-        s.status_name = 'failed' AS is_failed,
+        COALESCE(s.status_name = 'failed', FALSE) AS is_failed,
         e.first_read_timestamp IS NOT NULL AS is_read
     FROM fact_message_events e
     JOIN dim_devices v
         ON e.device_key = v.device_key
-    JOIN dim_message_status s
+    LEFT JOIN dim_message_status s
         ON e.message_status_key = s.message_status_key
     WHERE e.date_key BETWEEN CAST(date_format(:start_date, 'yyyyMMdd') AS INT)
                          AND CAST(date_format(:end_date, 'yyyyMMdd') AS INT)

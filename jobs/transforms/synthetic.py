@@ -83,7 +83,7 @@ PLANTED_EXPERIMENT, PLANTED_VARIANT, PLANTED_GAP_FACTOR = "reply_nudge", "treatm
 # The older form, `"experiment": "<name>"` (= variant treatment), on some conversations.
 OLD_FORM_EXPERIMENT, OLD_FORM_SHARE = "compose_v2", 0.1
 # Clients that send a malformed entry (a number as variant): ignored and counted downstream.
-MALFORMED_EXPERIMENT, MALFORMED_SHARE = "quick_reactions", 0.01
+MALFORMED_EXPERIMENT, MALFORMED_SHARE = "quick_reactions", 0.05
 
 
 @dataclass(frozen=True)
