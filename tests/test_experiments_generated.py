@@ -99,6 +99,13 @@ def comparisons(spark: SparkSession, config: Config) -> dict[tuple[str, str, str
     }
 
 
+# Observed (seeds 101-103, one day of 1,500 messages each): the planted effect's mean response
+# time differed by -1925.7 s (p 0.038), +2309.4 s (p 0.011) and +352.9 s (p 0.6): found once in
+# three. The mean is dominated by the pairs between bursts (hours apart), which the planted
+# shorter within-burst gaps do not touch. The comparisons without an effect came out below 0.05
+# in 8 of 24 (33%): messages and pairs are not independent (busy conversations, bursts), so the
+# contract's per-message and per-pair tests are too confident. Strict: passing again fails it.
+@pytest.mark.xfail(strict=True, reason="planted effect found with 1 of 3 seeds; 33% false positives (see above)")
 def test_report_finds_the_planted_effect_and_states_its_false_positive_rate(
     spark: SparkSession, generated: dict[int, Config]
 ) -> None:
@@ -119,7 +126,8 @@ def test_report_finds_the_planted_effect_and_states_its_false_positive_rate(
     assert rate <= FALSE_POSITIVE_BOUND
 
 
-FALSE_POSITIVE_BOUND = 1.0
+# What a test at 0.05 should give; observed 0.33 (see the xfail above).
+FALSE_POSITIVE_BOUND = 0.10
 
 
 def percentile(values: list[float], fraction: float) -> float:
