@@ -20,6 +20,12 @@ from pyspark.sql import functions as F
 from jobs import storage
 from jobs.config import Config
 from jobs.progress import LOGGER, step
+from jobs.transforms.experiments import (
+    assignment_entries,
+    experiment_assignments,
+    experiment_daily,
+    malformed_entries,
+)
 from jobs.transforms.membership import participants_at_end_of_day
 from jobs.transforms.metrics import conversation_metrics, user_metrics
 from jobs.transforms.response_pairs import response_pairs
@@ -27,6 +33,8 @@ from schemas.tables import date_key, day_of
 
 CONVERSATION_METRICS = "fact_conversation_metrics"
 USER_METRICS = "fact_user_metrics"
+EXPERIMENT_DAILY = "fact_experiment_daily"
+EXPERIMENT_ASSIGNMENTS = "dim_experiment_assignments"
 
 
 def affected_dates(spark: SparkSession, config: Config, landing_day: dt.date) -> list[int]:
@@ -52,6 +60,7 @@ def with_previous_dates(date_keys: list[int]) -> list[int]:
 class DailyMetrics:
     conversations: DataFrame
     users: DataFrame
+    experiments: DataFrame
     cached: tuple[DataFrame, ...] = ()
 
     def release(self) -> None:
@@ -93,7 +102,35 @@ def daily_metrics(spark: SparkSession, config: Config, date_keys: list[int]) -> 
         status_events=storage.read_dates(spark, config, "message_status_events", date_keys),
         conversations=storage.read(spark, config, "dim_conversations"),
     )
-    return DailyMetrics(conversations=conversations, users=users, cached=(messages, pairs, participants))
+    experiments = experiment_daily(
+        date_keys, messages=messages, pairs=pairs,
+        assignments=storage.read(spark, config, EXPERIMENT_ASSIGNMENTS),
+    )
+    return DailyMetrics(conversations=conversations, users=users, experiments=experiments,
+                        cached=(messages, pairs, participants))
+
+
+def refresh_assignments(spark: SparkSession, config: Config) -> dict[str, int]:
+    """Rebuild `dim_experiment_assignments` from every conversation's creation metadata.
+
+    Whole, because a late conversation_created that is earlier than the one ingest kept
+    replaces the conversation's metadata, and so its assignments; the table has one row per
+    assigned conversation, far fewer than messages. Malformed entries assign nothing; they
+    are counted and logged, never a failure."""
+    with step(EXPERIMENT_ASSIGNMENTS) as report:
+        entries = assignment_entries(storage.read(spark, config, "dim_conversations")).persist(
+            StorageLevel.MEMORY_AND_DISK
+        )
+        storage.overwrite(experiment_assignments(entries), config, EXPERIMENT_ASSIGNMENTS)
+        malformed = malformed_entries(entries).count()
+        entries.unpersist()
+        rows = storage.read(spark, config, EXPERIMENT_ASSIGNMENTS).count()
+        report.rows_out = rows
+        report.details["malformed_entries"] = malformed
+    if malformed:
+        LOGGER.warning("aggregate: %d malformed experiment assignment(s) in conversation metadata ignored",
+                       malformed)
+    return {EXPERIMENT_ASSIGNMENTS: rows, "malformed_assignment_entries": malformed}
 
 
 def run_day(spark: SparkSession, config: Config, day: dt.date) -> dict[str, int]:
@@ -101,13 +138,15 @@ def run_day(spark: SparkSession, config: Config, day: dt.date) -> dict[str, int]
     with step(f"aggregate dates {day}") as report:
         date_keys = affected_dates(spark, config, day)
         report.details["dates"] = len(date_keys)
-    counts = {"dates": len(date_keys), CONVERSATION_METRICS: 0, USER_METRICS: 0}
+    counts = {"dates": len(date_keys), CONVERSATION_METRICS: 0, USER_METRICS: 0, EXPERIMENT_DAILY: 0}
+    counts.update(refresh_assignments(spark, config))
     if not date_keys:
         LOGGER.info("aggregate: landing day %s touched no date within %d late days",
                     day, config.late_data_days)
         return counts
     metrics = daily_metrics(spark, config, date_keys)
-    outputs = ((CONVERSATION_METRICS, metrics.conversations), (USER_METRICS, metrics.users))
+    outputs = ((CONVERSATION_METRICS, metrics.conversations), (USER_METRICS, metrics.users),
+               (EXPERIMENT_DAILY, metrics.experiments))
     for name, frame in outputs:
         with step(name) as report:
             storage.replace_dates(frame, config, name, date_keys)

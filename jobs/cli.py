@@ -131,7 +131,11 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--days", type=positive_int, default=7)
     demo.add_argument("--messages-per-day", type=positive_int, default=2_000)
     demo.add_argument("--seed", type=int, default=7)
-    report = add("report", "print the design's analytical reports")
+    report = add("report", "print the design's analytical reports, or one named report")
+    report.add_argument("name", nargs="?", choices=("experiments", "versions"),
+                        help="experiments: per variant with 95%% intervals and tests against control; "
+                        "versions: delivery and read rates per app version")
+    report.add_argument("--experiment", metavar="E", help="report experiments: only this experiment")
     report.add_argument("--date", type=iso_date, required=True, help="the (last) date reported")
     report.add_argument("--days", type=positive_int, default=1, help="how many days up to --date")
     add("init", "create every table and fill the static dimensions")

@@ -1,4 +1,6 @@
-"""`demo`: a week of synthetic data through the nightly run, then the design's three reports.
+"""`demo`: a week of synthetic data through the nightly run, then the design's three reports,
+the experiments report (the generator plants a faster-reply effect in reply_nudge/treatment)
+and the app versions report.
 
 It writes to the configured landing path and warehouse (data/ by default), so what it leaves
 behind can be explored afterwards in notebooks/ or with `report`.
@@ -46,3 +48,7 @@ def run(spark: SparkSession, config: Config, args: Any) -> None:
             frame = last_only[name]
         print(f"\n== {titles[name]}")
         frame.show(n=report.MAX_PRINTED_ROWS, truncate=False)
+    print(f"\n== Experiments per variant against control, {first_day} .. {last_day}")
+    report.experiments(spark, config, last_day, days=args.days).show(n=report.MAX_PRINTED_ROWS, truncate=False)
+    print(f"\n== Delivery and reads per app version, {first_day} .. {last_day}")
+    report.versions(spark, config, last_day, days=args.days).show(n=report.MAX_PRINTED_ROWS, truncate=False)

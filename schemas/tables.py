@@ -181,6 +181,53 @@ FACT_USER_METRICS = TableSpec(
     description="one row per user and date with a message, a read receipt or a new conversation",
 )
 
+# Exact sums as DECIMAL: response times are whole microseconds, so their sums and sums of squares
+# are exact whatever order Spark adds them in (doubles would differ in the last digits).
+SECONDS_SUM = T.DecimalType(38, 6)
+SQUARED_SECONDS_SUM = T.DecimalType(38, 12)
+
+DIM_EXPERIMENT_ASSIGNMENTS = TableSpec(
+    "dim_experiment_assignments",
+    T.StructType(
+        [
+            _c("conversation_key", BIGINT, NOT_NULL),
+            _c("experiment", STRING, NOT_NULL),
+            _c("variant", STRING, NOT_NULL, "the old form's bare experiment name means 'treatment'"),
+            _c("assigned_timestamp", TS, NOT_NULL, "server_ts of the conversation_created"),
+        ]
+    ),
+    description="one row per conversation and experiment, from conversation_created metadata",
+)
+
+FACT_EXPERIMENT_DAILY = TableSpec(
+    "fact_experiment_daily",
+    T.StructType(
+        [
+            _c("date_key", INT, NOT_NULL),
+            _c("experiment", STRING, NOT_NULL),
+            _c("variant", STRING, NOT_NULL),
+            _c("conversations_active", INT, NOT_NULL, "assigned conversations with a message that date"),
+            _c("messages", INT, NOT_NULL),
+            _c("senders", INT, NOT_NULL, "distinct senders of those messages"),
+            _c("read_messages", INT, NOT_NULL, "those messages with a first_read_timestamp"),
+            _c("response_pairs", INT, NOT_NULL, "pairs dated that date"),
+            _c("sum_response_seconds", SECONDS_SUM, NOT_NULL),
+            _c("sum_squared_response_seconds", SQUARED_SECONDS_SUM, NOT_NULL),
+            # extra: the variance of messages per active conversation-day
+            _c("sum_squared_conversation_messages", BIGINT, NOT_NULL,
+               "sum over the active conversations of (their messages that date)^2"),
+        ]
+    ),
+    partition_by=(DATE_PARTITION,),
+    constraints={
+        "counts_non_negative": (
+            "conversations_active >= 0 AND messages >= 0 AND senders >= 0 AND read_messages >= 0"
+            " AND response_pairs >= 0"
+        ),
+    },
+    description="per date, experiment and variant: exact sums over assigned conversations' messages",
+)
+
 DIM_USERS = TableSpec(
     "dim_users",
     T.StructType(
@@ -507,6 +554,8 @@ ALL_TABLES: tuple[TableSpec, ...] = (
     FACT_MESSAGE_DERIVED_TOPICS,
     FACT_CONVERSATION_METRICS,
     FACT_USER_METRICS,
+    FACT_EXPERIMENT_DAILY,
+    DIM_EXPERIMENT_ASSIGNMENTS,
     DIM_USERS,
     DIM_DEVICES,
     DIM_CONVERSATIONS,

@@ -24,7 +24,9 @@ from pyspark.sql import SparkSession
 from jobs.config import Config
 from jobs.session import JARS_ENV
 from notebooks._setup import CONF_ENV, optional_table
+from tests import experiment_reference
 from tests.conftest import EXAMPLES, REPO, make_config
+from tests.test_experiments import example_creations, example_messages
 
 NOTEBOOKS = REPO / "notebooks"
 EXPECTED = EXAMPLES / "expected"
@@ -178,7 +180,18 @@ def test_explore_shows_the_examples_reports_and_plots(example_run: dict, tmp_pat
     assert latency.keys() == expected.keys()
     for network, (messages, p50, p95) in expected.items():
         assert latency[network] == (messages, pytest.approx(p50, abs=1e-3), pytest.approx(p95, abs=1e-3))
-    for tag in ("dau-plot", "topics-plot", "latency-plot"):
+    # The example assigns only the old form (groups_v3 = treatment): one row, nothing to compare.
+    assigned = {conversation: experiment_reference.assignments_of(metadata)[0]
+                for conversation, (_, _, metadata) in example_creations().items()}
+    daily = experiment_reference.experiment_daily(example_messages(), assigned)
+    assert [(r["experiment"], r["variant"], int(r["messages"]), r["read_rate_p_value"])
+            for r in shown_rows(cell(notebook, "experiments-table"))] == [
+        ("groups_v3", "treatment", sum(row[4] for row in daily), "NULL")]
+    versions = shown_rows(cell(notebook, "versions-table"))
+    with (EXPECTED / "messages.csv").open(encoding="utf-8") as rows:
+        with_device = sum(1 for row in csv.DictReader(rows) if row["device_id"])
+    assert sum(int(r["messages"]) for r in versions) == with_device
+    for tag in ("dau-plot", "topics-plot", "latency-plot", "experiments-plot"):
         assert drew_an_image(cell(notebook, tag)), tag
     assert files_of(Path(example.warehouse_path)) == before
 

@@ -73,6 +73,17 @@ GARBAGE_LINES = ("<!DOCTYPE html><title>504 Gateway Timeout</title>",
                  "ZXZlbnQ6IG1lc3NhZ2Vfc2VudA==", "event_id=?;user=?")
 CONVERSATION_TYPES_FIRST = ("group", "direct", "channel")
 UNKNOWN_EVENT_TYPES = ("typing_started", "reaction_added", "call_started", "message_edited")
+# Experiments in conversation_created metadata (analytics.md): (name, share of conversations
+# enrolled, variants drawn evenly). One effect is planted: in `reply_nudge`'s `treatment`
+# replies come faster (PLANTED_GAP_FACTOR times the gaps of a burst); `treatment_b` and
+# `dark_theme` change nothing, so a report that finds them different is a false positive.
+EXPERIMENTS = (("reply_nudge", 0.5, ("control", "treatment", "treatment_b")),
+               ("dark_theme", 0.5, ("control", "treatment")))
+PLANTED_EXPERIMENT, PLANTED_VARIANT, PLANTED_GAP_FACTOR = "reply_nudge", "treatment", 0.6
+# The older form, `"experiment": "<name>"` (= variant treatment), on some conversations.
+OLD_FORM_EXPERIMENT, OLD_FORM_SHARE = "compose_v2", 0.1
+# Clients that send a malformed entry (a number as variant): ignored and counted downstream.
+MALFORMED_EXPERIMENT, MALFORMED_SHARE = "quick_reactions", 0.05
 
 
 @dataclass(frozen=True)
@@ -316,6 +327,34 @@ class World:
                         .otherwise(F.least(size, F.lit(2))).cast("long"))
         )
 
+    def experiment_variant(self, experiment: str, conversation: Column) -> Column:
+        """The variant of `experiment` the conversation is assigned to; null if not enrolled."""
+        share, variants = next((share, variants) for name, share, variants in EXPERIMENTS if name == experiment)
+        enrolled = self.uniform("enrolled", F.lit(experiment), conversation) < share
+        variant = F.element_at(text.literal_array(variants),
+                               (self.below(len(variants), "variant", F.lit(experiment), conversation) + 1)
+                               .cast("int"))
+        return F.when(enrolled, variant)
+
+    def conversation_metadata(self, conversation: Column, u_meta: Column) -> Column:
+        """The JSON text of a conversation_created's metadata (null when it has none): a
+        source, the experiments object, the older single experiment, a malformed entry."""
+        entries = [F.when(self.experiment_variant(name, conversation).isNotNull(),
+                          F.format_string('"%s": "%s"', F.lit(name), self.experiment_variant(name, conversation)))
+                   for name, _, _ in EXPERIMENTS]
+        entries.append(F.when(self.uniform("malformed_experiment", conversation) < MALFORMED_SHARE,
+                              F.lit(f'"{MALFORMED_EXPERIMENT}": 1')))
+        experiments = F.array_join(F.array(*entries), ", ")
+        fields = F.array(
+            F.when(u_meta >= 0.6, F.format_string(
+                '"source": "%s"', text.pick(("invite_link", "contacts", "qr_code"), u_meta))),
+            F.when(experiments != "", F.concat(F.lit('"experiments": {'), experiments, F.lit("}"))),
+            F.when(self.uniform("old_form_experiment", conversation) < OLD_FORM_SHARE,
+                   F.lit(f'"experiment": "{OLD_FORM_EXPERIMENT}"')),
+        )
+        body = F.array_join(fields, ", ")
+        return F.when(body != "", F.concat(F.lit("{"), body, F.lit("}")))
+
     def member(self, k: Column) -> Column:
         """The user index of member k (0 = creator) of the conversation of `with_conversation`;
         members are distinct: member k > 0 sits in its own slice of the user ring."""
@@ -502,8 +541,7 @@ def conversation_events(world: World) -> Callable[[DataFrame], DataFrame]:
                    .when(kind == "group", F.when(u_privacy < 0.7, "private").otherwise("members"))
                    .otherwise(F.when(u_privacy < 0.8, "public").otherwise("members")))
         u_meta = world.uniform("conversation_meta", c)
-        metadata = F.when(u_meta < 0.6, F.lit(None)).otherwise(F.create_map(
-            F.lit("source"), text.pick(("invite_link", "contacts", "qr_code"), u_meta)))
+        metadata = F.try_parse_json(world.conversation_metadata(c, u_meta))
         created = _json(
             world.conversation_id(c).alias("conversation_id"),
             kind.alias("conversation_type"),
@@ -591,7 +629,9 @@ def messages(world: World) -> Callable[[DataFrame], DataFrame]:
                                * F.pow(world.uniform("burst_conversation", *burst), 2.2))
         frame = (frame.withColumn("conversation", conversation.cast("long"))
                  .transform(world.with_conversation))
-        gap_s = 3 + F.pow(world.uniform("burst_gap", *burst), 2) * 900
+        planted = world.experiment_variant(PLANTED_EXPERIMENT, F.col("conversation")) == PLANTED_VARIANT
+        gap_s = (3 + F.pow(world.uniform("burst_gap", *burst), 2) * 900) * F.when(
+            planted, F.lit(PLANTED_GAP_FACTOR)).otherwise(F.lit(1.0))
         low_s = F.when(F.col("day") == 0, F.lit(4 * 3600.0)).otherwise(F.lit(0.0))
         high_s = 86_400 - (BURST_BLOCK + 1) * gap_s
         start_s = low_s + _diurnal(world.uniform("burst_start", *burst)) * (high_s - low_s)

@@ -1,0 +1,87 @@
+"""The statistics of `report experiments` (analytics.md), from exact sums.
+
+95% intervals and tests come from SciPy rather than our own formulas: a t interval for means,
+the Wilson interval for rates, Welch's t-test (`ttest_ind_from_stats`, unequal variances) for a
+difference of means, and for a difference of rates the two-proportion z-test, run as SciPy's
+chi-squared test of the 2x2 table without continuity correction: the same test (chi2 = z^2 of
+the pooled z statistic, so the same two-sided p-value). A figure that cannot be computed (too
+few observations, no variance) is None, never an error.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from decimal import Decimal
+
+from scipy import stats
+
+CONFIDENCE = 0.95
+MIN_OBSERVATIONS = 2
+
+
+@dataclass(frozen=True)
+class Sample:
+    """n observations given as their sum and sum of squares (exact, as the fact table holds them)."""
+
+    n: int
+    total: Decimal | int
+    squares: Decimal | int
+
+    @property
+    def mean(self) -> float | None:
+        return float(Decimal(self.total) / self.n) if self.n else None
+
+    @property
+    def std(self) -> float | None:
+        """The sample standard deviation (n - 1), computed in Decimal: sum of squares minus
+        n * mean^2 loses every digit to cancellation in floating point when the spread is small."""
+        if self.n < MIN_OBSERVATIONS:
+            return None
+        total, squares = Decimal(self.total), Decimal(self.squares)
+        variance = (squares - total * total / self.n) / (self.n - 1)
+        return math.sqrt(max(float(variance), 0.0))
+
+
+def _finite(value: float) -> float | None:
+    return float(value) if math.isfinite(value) else None
+
+
+def mean_interval(sample: Sample) -> tuple[float | None, float | None]:
+    """The 95% t interval of the mean."""
+    mean, std = sample.mean, sample.std
+    if mean is None or std is None:
+        return None, None
+    if std == 0:
+        return mean, mean
+    low, high = stats.t.interval(CONFIDENCE, sample.n - 1, loc=mean, scale=std / math.sqrt(sample.n))
+    return _finite(low), _finite(high)
+
+
+def welch_p_value(sample: Sample, control: Sample) -> float | None:
+    """Two-sided p-value of Welch's t-test of equal means."""
+    if sample.std is None or control.std is None or (sample.std == 0 and control.std == 0):
+        return None
+    result = stats.ttest_ind_from_stats(
+        sample.mean, sample.std, sample.n, control.mean, control.std, control.n, equal_var=False
+    )
+    return _finite(result.pvalue)
+
+
+def rate_interval(successes: int, trials: int) -> tuple[float | None, float | None]:
+    """The 95% Wilson interval of a rate."""
+    if trials < 1:
+        return None, None
+    interval = stats.binomtest(successes, trials).proportion_ci(confidence_level=CONFIDENCE, method="wilson")
+    return float(interval.low), float(interval.high)
+
+
+def two_proportion_p_value(successes: int, trials: int, control_successes: int, control_trials: int) -> float | None:
+    """Two-sided p-value of the pooled two-proportion z-test of equal rates."""
+    if trials < 1 or control_trials < 1:
+        return None
+    successes_total = successes + control_successes
+    if successes_total == 0 or successes_total == trials + control_trials:
+        return None  # both rates 0 (or both 1): no variance, nothing to test
+    table = [[successes, trials - successes], [control_successes, control_trials - control_successes]]
+    return _finite(stats.chi2_contingency(table, correction=False).pvalue)
