@@ -73,6 +73,11 @@ FACT_MESSAGE_EVENTS = TableSpec(
             # extra columns
             _c("message_id", STRING, NOT_NULL, "natural id"),
             _c("has_text", BOOL, NOT_NULL),
+            _c(
+                "language_code",
+                STRING,
+                comment="ISO 639-1 code of the text; und if too short or unsure; null without text",
+            ),
             _c("client_utc_offset_minutes", INT, comment="the client's UTC offset at send"),
             _c("first_delivered_timestamp", TS, comment="earliest delivery by a non-sender"),
             _c("first_read_timestamp", TS, comment="earliest read by a non-sender"),
