@@ -22,9 +22,12 @@ import json
 import re
 import sys
 import time
+import unicodedata
 from collections.abc import Callable
 from pathlib import Path
 
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
 LOCALE_ROOT = Path("/usr/share/locale")
 # The twenty most spoken languages (total speakers) that have an ISO 639-1 code and catalogs
 # on a Debian machine: Nigerian Pidgin, Cantonese and Wu have neither, so Korean, Italian and
@@ -60,6 +63,8 @@ def catalog_strings(locale: str | None) -> list[str]:
             source = msgid[1] if isinstance(msgid, tuple) else msgid
             if not source or not isinstance(source, str) or not isinstance(msgstr, str):
                 continue
+            if locale is not None and clean(msgstr) == clean(source):
+                continue  # left untranslated: English in another language's catalog
             found.append(clean(source if locale is None else msgstr))
     return found
 
@@ -73,6 +78,28 @@ def sample(strings: list[str], low: int, high: int, n: int) -> list[str]:
 def candidates() -> dict[str, tuple[Callable[[str], str], str]]:
     """name -> (identify(text) -> ISO 639-1 code or 'und', what it is)."""
     found: dict[str, tuple[Callable[[str], str], str]] = {}
+    try:
+        from jobs.transforms import language
+
+        words = re.compile(language.NO_LANGUAGE)
+
+        def kept(c: str) -> bool:  # language.SEPARATORS: not a letter, a mark or an apostrophe
+            return c.isalpha() or unicodedata.category(c).startswith("M") or c == "'"
+
+        def chatlake(t: str) -> str:
+            # the same cleaning and rules as jobs/transforms/language.py, in Python
+            cleaned = " ".join("".join(c if kept(c) else " " for c in words.sub(" ", t)).split())
+            if sum(c.isalpha() for c in cleaned) < language.MIN_LETTERS:
+                return language.UNDETERMINED
+            return language.identify(cleaned) or language.UNDETERMINED
+
+        found["chatlake"] = (
+            chatlake,
+            f"py3langid over {len(language.LANGUAGES)} languages, und below "
+            f"p={language.MIN_CONFIDENCE} (what ingest runs)",
+        )
+    except ImportError:
+        pass
     try:
         from py3langid.langid import MODEL_FILE, LanguageIdentifier
 
@@ -114,7 +141,7 @@ def candidates() -> dict[str, tuple[Callable[[str], str], str]]:
     return found
 
 
-def evaluate(per_language: int) -> dict:
+def evaluate(per_language: int, only: set[str] | None = None) -> dict:
     sets: dict[str, dict[str, list[str]]] = {"20+": {}, "8-19": {}}
     for code, locale in LANGUAGES.items():
         strings = catalog_strings(locale)
@@ -126,6 +153,8 @@ def evaluate(per_language: int) -> dict:
         "candidates": {},
     }
     for name, (identify, about) in candidates().items():
+        if only and name not in only:
+            continue
         identify("warm up the model")
         entry: dict = {"about": about}
         for set_name, per in sets.items():
@@ -148,12 +177,60 @@ def evaluate(per_language: int) -> dict:
     return results
 
 
+def spark_throughput(rows: int) -> dict:
+    """Rows per second of ingest's language_code on one core (local[1]), against the same pass
+    without it (character_count and sentiment_score only), over catalog texts of all languages."""
+    import os
+
+    from pyspark.sql import SparkSession
+    from pyspark.sql import functions as F
+
+    from jobs.transforms import language
+    from jobs.transforms.sentiment import sentiment_score
+
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+    texts = [t for code, locale in LANGUAGES.items() for t in sample(catalog_strings(locale), 1, 200, 200)]
+    spark = (
+        SparkSession.builder.master("local[1]")
+        .config("spark.ui.enabled", "false")
+        .config("spark.sql.shuffle.partitions", "1")
+        .getOrCreate()
+    )
+    base = spark.createDataFrame([(t,) for t in texts], "text string").cache()
+    base.count()
+    frame = spark.range(max(1, rows // len(texts)), numPartitions=1).crossJoin(base).select("text")
+    timings = {}
+    for name, extra in (
+        ("without", []),
+        ("with_language_code", [language.language_code(F.col("text")).alias("language_code")]),
+    ):
+        columns = [F.length("text").alias("n"), sentiment_score(F.col("text")).alias("s"), *extra]
+        frame.select(*columns).write.format("noop").mode("overwrite").save()  # warm-up
+        started = time.perf_counter()
+        frame.select(*columns).write.format("noop").mode("overwrite").save()
+        timings[name] = time.perf_counter() - started
+    total = frame.count()
+    spark.stop()
+    added = timings["with_language_code"] - timings["without"]
+    return {
+        "rows": total,
+        "seconds_without": round(timings["without"], 2),
+        "seconds_with": round(timings["with_language_code"], 2),
+        "language_code_rows_per_second_one_core": round(total / added) if added > 0 else None,
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--per-language", type=int, default=300)
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results" / "language_id.json")
+    parser.add_argument("--only", nargs="*", help="these candidates only")
+    parser.add_argument("--spark-rows", type=int, default=0, help="also time the UDF in Spark on this many rows")
     args = parser.parse_args()
-    results = evaluate(args.per_language)
+    if args.spark_rows:
+        print(json.dumps(spark_throughput(args.spark_rows)))
+        return
+    results = evaluate(args.per_language, set(args.only or ()))
     args.out.write_text(json.dumps(results, indent=1, sort_keys=True) + "\n", encoding="utf-8")
     print(f"wrote {args.out}")
 
