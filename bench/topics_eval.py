@@ -34,9 +34,10 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from pyspark.sql import SparkSession  # noqa: E402
+from pyspark.sql import DataFrame, SparkSession  # noqa: E402
+from pyspark.sql import functions as F  # noqa: E402
 
-from jobs.transforms import topic_scoring  # noqa: E402
+from jobs.transforms import language, topic_scoring  # noqa: E402
 from schemas.topics import TOPIC_NAMES  # noqa: E402
 
 LABELED = REPO / "bench" / "data" / "topics_labeled.jsonl"
@@ -91,6 +92,11 @@ def load_contract_examples(examples: Path = CONTRACT_EXAMPLES) -> list[Labeled]:
     return [Labeled(texts[mid], planted[mid] or None) for mid in sorted(planted) if mid in texts]
 
 
+def with_language(messages: DataFrame) -> DataFrame:
+    """The messages with the language ingest would identify (scoring is per language)."""
+    return messages.withColumn("language_code", language.language_code(F.col("text")))
+
+
 def confidences(
     spark: SparkSession, taxonomy: topic_scoring.Taxonomy, rows: list[Labeled]
 ) -> list[dict[str, float]]:
@@ -99,7 +105,9 @@ def confidences(
         [(index, row.text) for index, row in enumerate(rows)], "message_event_id long, text string"
     )
     keywords = topic_scoring.keyword_table(spark, taxonomy)
-    assigned = messages.transform(topic_scoring.assign_topics(keywords, taxonomy.calibration))
+    assigned = with_language(messages).transform(
+        topic_scoring.assign_topics(keywords, taxonomy.calibration)
+    )
     result: list[dict[str, float]] = [{} for _ in rows]
     for row in assigned.collect():
         result[row["message_event_id"]][row["topic_name"]] = row["topic_confidence"]
@@ -181,7 +189,7 @@ def tune(
     )
     keywords = topic_scoring.keyword_table(spark, taxonomy)
     raw: list[dict[str, float]] = [{} for _ in rows]
-    for row in messages.transform(topic_scoring.topic_scores(keywords)).collect():
+    for row in with_language(messages).transform(topic_scoring.topic_scores(keywords)).collect():
         raw[row["message_event_id"]][row["topic_name"]] = row["score"]
     best = (-math.inf, 0.0, 0.0)
     for temperature in [t / 100 for t in range(5, 81, 1)]:

@@ -2,7 +2,7 @@
 
 Every write is keyed on natural ids (MERGE) or replaces exactly what this landing day owns
 (replaceWhere), so a rerun, or a rerun after a crash between two writes, ends with the same
-tables as one clean run. Text is turned into `character_count` and `sentiment_score` right
+tables as one clean run. Text is turned into `character_count`, `sentiment_score` and `language_code` right
 after parsing and dropped before anything is cached or written.
 """
 
@@ -41,7 +41,7 @@ MESSAGE_FIELDS = (
     "conversation_key", "sender_user_key", "message_type_key", "date_key", "time_key", "device_key",
     "message_timestamp", "server_received_timestamp", "message_size_bytes", "character_count",
     "media_count", "message_sequence", "is_reply", "replied_to_message_id", "sentiment_score",
-    "metadata", "message_id", "has_text", "client_utc_offset_minutes", "source_event_id",
+    "language_code", "metadata", "message_id", "has_text", "client_utc_offset_minutes", "source_event_id",
 )
 
 

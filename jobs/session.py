@@ -107,6 +107,10 @@ def build_session(
             settings.setdefault("spark.jars", jars)
         if LOG4J_CONFIG.is_file():
             settings.setdefault("spark.driver.extraJavaOptions", log4j_java_options())
+        # Python workers (the language identifier's UDF) must run this interpreter, which has
+        # chatlake's dependencies; PySpark would start the first `python3` on the PATH.
+        # ./spark-submit.sh exports it for submitted jobs.
+        os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     for key, value in settings.items():
         builder = builder.config(key, value)
     spark = builder.getOrCreate()

@@ -4,14 +4,17 @@ Text exists only in the landing zone, so the step reads dt=D again, keeps the va
 `message_sent` lines with text whose sample position (a hash of the message id) is below the
 highest configured rate, keeps of those the lines that won their message
 (fact_message_events.source_event_id), samples them at their conversation type's rate, and
-scores only the sample against the keyword taxonomy of conf/topics/keywords.yaml. Text is
+scores only the sample against the keyword taxonomy of conf/topics/keywords.yaml, in the
+message's language (fact_message_events.language_code; identified again from the text for a
+message ingested before languages were). Text is
 dropped where scoring splits it into terms. Before that, the join with the fact table may
 shuffle the text of the lines within reach (Spark's temporary shuffle files, removed with the
 session); what is cached and written holds ids, taxonomy terms and numbers only.
 
 Writes: fact_message_derived_topics (MERGE on date, message, topic and extraction version, so a
-rerun of the same version replaces rather than adds) and dim_topics (each topic's weighted
-keywords as JSON, and topic_prevalence over the 30 days ending on D).
+rerun of the same version replaces rather than adds; each row records its language) and
+dim_topics (each topic's weighted keywords per language as JSON, the languages it covers, and
+topic_prevalence over the 30 days ending on D).
 """
 
 from __future__ import annotations
@@ -28,7 +31,7 @@ from jobs.config import CONVERSATION_TYPES, Config
 from jobs.landing import read_landing_day
 from jobs.progress import LOGGER, step
 from jobs.transforms import events as ev
-from jobs.transforms import keys, sampling, topic_scoring
+from jobs.transforms import keys, language, sampling, topic_scoring
 from jobs.transforms.parsing import parse_events
 
 PREVALENCE_DAYS = 30
@@ -41,6 +44,7 @@ COMPARED = (
     "conversation_key",
     "sender_user_key",
     "extraction_method",
+    "language_code",
 )
 
 
@@ -215,6 +219,7 @@ def _candidates(
             "conversation_key",
             "sender_user_key",
             "message_id",
+            F.col("language_code").alias("ingested_language_code"),
         )
         # No other message can be in the sample: neither it nor the line it would meet goes
         # into the join's shuffle (at rate 0.25, three in four do not).
@@ -232,6 +237,17 @@ def _candidates(
         .join(F.broadcast(conversation_types), on="conversation_key", how="left")
         .join(F.broadcast(type_names), on="conversation_type_key", how="left")
         .drop("conversation_type_key")
+        # The language ingest identified; for a message ingested before it did, the same
+        # identification of the same text now. Spark runs a Python UDF on every row whatever
+        # the condition around it, so the others hand it null, which it answers at once.
+        .withColumn(
+            "language_code",
+            F.coalesce(
+                F.col("ingested_language_code"),
+                language.language_code(F.when(F.col("ingested_language_code").isNull(), F.col("text"))),
+            ),
+        )
+        .drop("ingested_language_code")
     )
 
 
@@ -315,17 +331,22 @@ def prevalence(spark: SparkSession, config: Config, day: dt.date, version: str) 
 def _update_dim_topics(
     spark: SparkSession, config: Config, day: dt.date, taxonomy: topic_scoring.Taxonomy
 ) -> None:
-    """Every level-2 topic gets the current keywords; prevalence is 0 for a topic not seen."""
-    topic_names = sorted({topic for topic, _, _ in taxonomy.terms})
+    """Every level-2 topic gets the current keywords and their languages; prevalence is 0 for a
+    topic not seen."""
+    topic_names = sorted({topic for _, topic, _, _ in taxonomy.terms})
     keywords = spark.createDataFrame(
-        [(name, taxonomy.keywords_json(name)) for name in topic_names],
-        "topic_name string, topic_keywords string",
+        [
+            (name, taxonomy.keywords_json(name), ",".join(taxonomy.topic_languages(name)))
+            for name in topic_names
+        ],
+        "topic_name string, topic_keywords string, topic_languages string",
     ).withColumn("topic_key", keys.surrogate_key(keys.TOPIC, "topic_name"))
     updates = keywords.join(
         prevalence(spark, config, day, taxonomy.version), on="topic_key", how="left"
     ).select(
         "topic_key",
         "topic_keywords",
+        "topic_languages",
         F.coalesce(F.col("topic_prevalence"), F.lit(0.0)).alias("topic_prevalence"),
     )
     (
@@ -334,8 +355,13 @@ def _update_dim_topics(
         .merge(updates.alias("s"), "t.topic_key = s.topic_key")
         .whenMatchedUpdate(
             condition="NOT (t.topic_keywords <=> s.topic_keywords)"
+            " OR NOT (t.topic_languages <=> s.topic_languages)"
             " OR NOT (t.topic_prevalence <=> s.topic_prevalence)",
-            set={"topic_keywords": "s.topic_keywords", "topic_prevalence": "s.topic_prevalence"},
+            set={
+                "topic_keywords": "s.topic_keywords",
+                "topic_languages": "s.topic_languages",
+                "topic_prevalence": "s.topic_prevalence",
+            },
         )
         .execute()
     )

@@ -33,7 +33,7 @@ Surrogate keys are 64-bit hashes (`xxhash64`) of the natural id and a domain nam
 same on every run and machine; natural ids stay in the dimensions (`dim_users.user_id`, ...).
 
 No table holds message text, in any column, statistic or file: ingest turns the text into
-`character_count` and `sentiment_score` right after parsing and drops it; topics score the text
+`character_count`, `sentiment_score` and `language_code` right after parsing and drops it; topics score the text
 of sampled messages in flight. Quarantined lines keep their fields other than `text`, or, if
 they are not JSON at all, only their length and a SHA-256.
 

@@ -73,6 +73,11 @@ FACT_MESSAGE_EVENTS = TableSpec(
             # extra columns
             _c("message_id", STRING, NOT_NULL, "natural id"),
             _c("has_text", BOOL, NOT_NULL),
+            _c(
+                "language_code",
+                STRING,
+                comment="ISO 639-1 code of the text; und if too short or unsure; null without text",
+            ),
             _c("client_utc_offset_minutes", INT, comment="the client's UTC offset at send"),
             _c("first_delivered_timestamp", TS, comment="earliest delivery by a non-sender"),
             _c("first_read_timestamp", TS, comment="earliest read by a non-sender"),
@@ -110,6 +115,7 @@ FACT_MESSAGE_DERIVED_TOPICS = TableSpec(
             _c("date_key", INT, NOT_NULL, "the message's date"),
             _c("conversation_key", BIGINT, NOT_NULL),
             _c("sender_user_key", BIGINT, NOT_NULL),
+            _c("language_code", STRING, comment="ISO 639-1 code of the language the topic was found in"),
         ]
     ),
     partition_by=(DATE_PARTITION,),
@@ -363,8 +369,10 @@ DIM_TOPICS = TableSpec(
             _c("topic_category", STRING, NOT_NULL),
             _c("parent_topic_key", BIGINT),
             _c("hierarchy_level", INT, NOT_NULL),
-            _c("topic_keywords", STRING, comment="JSON: weighted terms and their version"),
+            _c("topic_keywords", STRING, comment="JSON: weighted terms per language and their version"),
             _c("topic_prevalence", DOUBLE, comment="estimated share of last 30 days' texts"),
+            # extra
+            _c("topic_languages", STRING, comment="ISO 639-1 codes the topic has terms in: de,en,es"),
         ]
     ),
     constraints={"prevalence_in_unit_interval": "topic_prevalence IS NULL OR topic_prevalence BETWEEN 0 AND 1"},

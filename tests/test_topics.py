@@ -16,7 +16,7 @@ from pyspark.sql import functions as F
 
 from jobs import ingest, storage, topics
 from jobs.config import Config
-from jobs.transforms import keys, sampling, text, topic_scoring
+from jobs.transforms import keys, language, sampling, text, topic_scoring
 from tests.conftest import REPO, install_warehouse, load_script, make_config
 
 DAY = dt.date(2026, 11, 1)
@@ -39,7 +39,9 @@ def keywords(spark: SparkSession, taxonomy: topic_scoring.Taxonomy) -> DataFrame
 
 def _assign(spark: SparkSession, keywords: DataFrame, taxonomy, texts: list[str]) -> DataFrame:
     messages = spark.createDataFrame(list(enumerate(texts)), "message_event_id long, text string")
-    return messages.transform(topic_scoring.assign_topics(keywords, taxonomy.calibration))
+    return messages.withColumn("language_code", language.language_code(F.col("text"))).transform(
+        topic_scoring.assign_topics(keywords, taxonomy.calibration)
+    )
 
 
 # --- text -------------------------------------------------------------------------------------
@@ -101,16 +103,24 @@ def test_plural_and_inflected_forms_meet_their_keyword(spark: SparkSession) -> N
 def test_taxonomy_covers_every_topic_and_versions_its_content(taxonomy) -> None:
     from schemas.topics import TOPIC_NAMES
 
-    assert {topic for topic, _, _ in taxonomy.terms} == set(TOPIC_NAMES)
+    assert {topic for _, topic, _, _ in taxonomy.terms} == set(TOPIC_NAMES)
+    # every topic in the five languages analytics.md asks for
+    assert {name: taxonomy.topic_languages(name) for name in TOPIC_NAMES} == {
+        name: ("de", "en", "es", "fr", "pt") for name in TOPIC_NAMES
+    }
     raw = yaml.safe_load(topic_scoring.DEFAULT_KEYWORDS_PATH.read_text())
     assert topic_scoring.parse_taxonomy(raw).version == taxonomy.version
-    raw["topics"]["music"]["strong"].append("theremin")
+    raw["topics"]["music"]["en"]["strong"].append("theremin")
     changed = topic_scoring.parse_taxonomy(raw)
     assert changed.version != taxonomy.version
     assert changed.version.split("+")[0] == taxonomy.version.split("+")[0]
     document = json.loads(changed.keywords_json("music"))
     assert document["version"] == changed.version
-    assert document["terms"]["theremin"] == 1.0
+    assert document["terms"]["en"]["theremin"] == 1.0
+    assert document["languages"] == ["de", "en", "es", "fr", "pt"]
+    raw["topics"]["music"]["english"] = raw["topics"]["music"].pop("en")
+    with pytest.raises(ValueError, match="not an ISO 639-1 code"):
+        topic_scoring.parse_taxonomy(raw)
 
 
 def test_confidences_are_calibrated_shares_in_unit_interval(spark, keywords, taxonomy) -> None:
@@ -140,8 +150,8 @@ def test_confidences_are_calibrated_shares_in_unit_interval(spark, keywords, tax
 
 def test_scoring_shuffles_once_and_only_after_the_keyword_join(spark, taxonomy) -> None:
     keywords = spark.createDataFrame(
-        [("trip", "travel", 1.0), ("song", "music", 1.0)],
-        "term string, topic_name string, weight double",
+        [("en", "trip", "travel", 1.0), ("en", "song", "music", 1.0)],
+        "language_code string, term string, topic_name string, weight double",
     )
     # Not executed: the adaptive plan is still the initial one, every exchange visible.
     plan = _assign(spark, keywords, taxonomy, ["a trip", "a song"])._jdf.queryExecution()
@@ -178,10 +188,10 @@ MESSAGES = [
     ("m_a1", "ev-a1", "c_direct", "u_1", 10, f"{PLANTED} booked the flight and hotel for our trip", "text"),
     ("m_a2", "ev-a2", "c_direct", "u_2", 20, f"{PLANTED} happy birthday!! 🎂", "text"),
     ("m_a3", "ev-a3", "c_direct", "u_1", 30, f"{PLANTED} ok", "text"),
-    ("m_g1", "ev-g1", "c_group", "u_1", 40, f"{PLANTED} rent is due, venmo me", "text"),
+    ("m_g1", "ev-g1", "c_group", "u_1", 40, f"{PLANTED} the rent is due, please venmo me", "text"),
     ("m_g2", "ev-g2", "c_group", "u_2", 50, None, "image"),
     # a retry of m_g1 logged later: not the winning event, so it must not count again
-    ("m_g1", "ev-g1-retry", "c_group", "u_1", 55, f"{PLANTED} rent is due, venmo me", "text"),
+    ("m_g1", "ev-g1-retry", "c_group", "u_1", 55, f"{PLANTED} the rent is due, please venmo me", "text"),
 ]
 
 
@@ -333,6 +343,9 @@ def test_job_assigns_topics_idempotently_and_stores_no_text(spark, ingested, tax
     assert dim["travel"]["topic_prevalence"] == pytest.approx(0.25)
     assert dim["gaming"]["topic_prevalence"] == 0.0
     assert json.loads(dim["travel"]["topic_keywords"])["version"] == taxonomy.version
+    assert dim["travel"]["topic_languages"] == "de,en,es,fr,pt"
+    # each assignment records the language it was made in
+    assert {r["language_code"] for r in _assignments(spark, config).collect()} == {"en"}
 
     leaked = [
         str(path)

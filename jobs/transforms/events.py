@@ -6,6 +6,7 @@ from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 
 from jobs.transforms import keys
+from jobs.transforms.language import language_code
 from jobs.transforms.sentiment import sentiment_score
 
 DEVICE_PROFILE = ("device_id", "device_type", "platform", "app_version", "os_version", "network_type")
@@ -24,11 +25,12 @@ def time_key(timestamp: Column | str) -> Column:
 
 
 def with_text_features(events: DataFrame) -> DataFrame:
-    """Derive what we keep from the text (code points, sentiment) and drop the text itself."""
+    """Derive what we keep from the text (code points, sentiment, language) and drop the text."""
     return (
         events.withColumn("has_text", F.col("text").isNotNull())
         .withColumn("character_count", F.coalesce(F.length("text"), F.lit(0)).cast("int"))
         .withColumn("sentiment_score", sentiment_score(F.col("text")))
+        .withColumn("language_code", language_code(F.col("text")))
         .drop("text")
     )
 
@@ -107,6 +109,7 @@ def message_rows(winners: DataFrame) -> DataFrame:
             F.col("reply_to_message_id").isNotNull(), keys.surrogate_key(keys.MESSAGE, "reply_to_message_id")
         ).alias("replied_to_message_id"),
         "sentiment_score",
+        "language_code",
         "metadata",
         "message_id",
         "has_text",

@@ -78,6 +78,7 @@ def topics(spark: SparkSession) -> DataFrame:
             F.when(F.col("parent_name").isNotNull(), keys.surrogate_key(keys.TOPIC, "parent_name")),
         )
         .withColumn("topic_keywords", F.lit(None).cast("string"))
+        .withColumn("topic_languages", F.lit(None).cast("string"))
         .withColumn("topic_prevalence", F.lit(None).cast("double"))
         .drop("parent_name")
     )

@@ -1,7 +1,8 @@
 """Topic assignment by a weighted keyword taxonomy, with calibrated confidences.
 
 A message's score for a topic is the sum of the weights of the taxonomy terms (words or
-two-word phrases, after normalization) that occur in it. Scores become confidences by a
+phrases, after normalization) of the message's language that occur in it; a message in a
+language without terms scores nothing. Scores become confidences by a
 softmax over the topics plus a "no topic" option of fixed score:
 
     confidence(t) = exp(score_t / T) / (exp(none_score / T) + sum_j exp(score_j / T))
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,11 +29,13 @@ from pyspark.sql import DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
 
 from jobs.transforms import text
+from jobs.transforms.language import UNDETERMINED
 from schemas.topics import TOPIC_NAMES
 
 DEFAULT_KEYWORDS_PATH = Path(__file__).resolve().parents[2] / "conf" / "topics" / "keywords.yaml"
 CONFIDENT = 0.7  # the confidence the design's reports count an assignment from
 PHRASE_BONUS = 0.5  # extra weight of each word of a phrase after its first
+LANGUAGE_CODE = re.compile(r"[a-z]{2}")  # the taxonomy's languages: ISO 639-1 codes
 
 
 @dataclass(frozen=True)
@@ -45,18 +49,33 @@ class Calibration:
 class Taxonomy:
     version: str  # the file's `version` plus a hash of its content
     method: str
-    # (topic_name, term as written, weight); a term listed in several tiers keeps its highest
-    terms: tuple[tuple[str, str, float], ...]
+    # (language_code, topic_name, term as written, weight); a term listed in several tiers of
+    # the same topic and language keeps its highest weight
+    terms: tuple[tuple[str, str, str, float], ...]
     calibration: Calibration
 
+    @property
+    def languages(self) -> tuple[str, ...]:
+        """The languages with terms, sorted."""
+        return tuple(sorted({language for language, _, _, _ in self.terms}))
+
+    def topic_languages(self, topic_name: str) -> tuple[str, ...]:
+        """The languages in which `topic_name` has terms (dim_topics.topic_languages)."""
+        return tuple(sorted({language for language, topic, _, _ in self.terms if topic == topic_name}))
+
     def keywords_json(self, topic_name: str) -> str:
-        """dim_topics.topic_keywords: the topic's weighted terms and the version they belong to."""
-        weights = {term: weight for topic, term, weight in self.terms if topic == topic_name}
+        """dim_topics.topic_keywords: the topic's weighted terms per language and the version
+        they belong to."""
+        per_language: dict[str, dict[str, float]] = {}
+        for language, topic, term, weight in self.terms:
+            if topic == topic_name:
+                per_language.setdefault(language, {})[term] = weight
         return json.dumps(
             {
                 "version": self.version,
                 "method": self.method,
-                "terms": dict(sorted(weights.items())),
+                "languages": list(self.topic_languages(topic_name)),
+                "terms": {lang: dict(sorted(t.items())) for lang, t in sorted(per_language.items())},
             },
             sort_keys=True,
             ensure_ascii=False,
@@ -72,15 +91,22 @@ def parse_taxonomy(raw: dict) -> Taxonomy:
         raise ValueError(
             f"keyword taxonomy: unknown topics {unknown}, topics without terms {missing}"
         )
-    best: dict[tuple[str, str], float] = {}
-    for topic_name, tiers in topics.items():
-        for tier, tier_terms in tiers.items():
-            if tier not in tier_weights:
-                raise ValueError(f"keyword taxonomy: topic {topic_name} has unknown tier '{tier}'")
-            for term in tier_terms:
-                key = (topic_name, str(term).strip().lower())
-                best[key] = max(best.get(key, 0.0), tier_weights[tier])
-    terms = tuple((topic, term, weight) for (topic, term), weight in sorted(best.items()))
+    best: dict[tuple[str, str, str], float] = {}
+    for topic_name, languages in topics.items():
+        for language, tiers in languages.items():
+            if not (isinstance(language, str) and LANGUAGE_CODE.fullmatch(language)):
+                raise ValueError(
+                    f"keyword taxonomy: topic {topic_name} has '{language}', not an ISO 639-1 code"
+                )
+            for tier, tier_terms in tiers.items():
+                if tier not in tier_weights:
+                    raise ValueError(
+                        f"keyword taxonomy: topic {topic_name} ({language}) has unknown tier '{tier}'"
+                    )
+                for term in tier_terms:
+                    key = (language, topic_name, str(term).strip().lower())
+                    best[key] = max(best.get(key, 0.0), tier_weights[tier])
+    terms = tuple((language, topic, term, weight) for (language, topic, term), weight in sorted(best.items()))
     calibration_raw = raw["calibration"]
     calibration = Calibration(
         temperature=float(calibration_raw["temperature"]),
@@ -103,20 +129,22 @@ def load_taxonomy(path: str | Path = DEFAULT_KEYWORDS_PATH) -> Taxonomy:
 
 
 def keyword_table(spark: SparkSession, taxonomy: Taxonomy) -> DataFrame:
-    """(term, topic_name, weight) with terms in matchable form, one row per term and topic."""
+    """(language_code, term, topic_name, weight) with terms in matchable form, one row per
+    language, term and topic."""
     raw = spark.createDataFrame(
-        list(taxonomy.terms), "topic_name string, written string, weight double"
+        list(taxonomy.terms),
+        "language_code string, topic_name string, written string, weight double",
     )
     term = text.phrase(F.col("written"))
     words = F.size(F.split(F.col("term"), " "))
     return (
-        raw.select("topic_name", term.alias("term"), "weight")
+        raw.select("language_code", "topic_name", term.alias("term"), "weight")
         .where(F.col("term") != "")
         # A phrase is stronger evidence than each of its words: "transfer window" must beat
         # "transfer" (money) for sports, so each word after the first adds half its weight.
         .withColumn("weight", F.col("weight") * (F.lit(1.0) + PHRASE_BONUS * (words - 1)))
         # two written forms may normalize alike ("party", "parties"): count the term once
-        .groupBy("term", "topic_name")
+        .groupBy("language_code", "term", "topic_name")
         .agg(F.max("weight").alias("weight"))
     )
 
@@ -124,22 +152,47 @@ def keyword_table(spark: SparkSession, taxonomy: Taxonomy) -> DataFrame:
 def topic_scores(
     keywords: DataFrame, text_column: str = "text", carry: Sequence[str] = ()
 ) -> Callable[[DataFrame], DataFrame]:
-    """messages(message_event_id, text, *carry) -> (message_event_id, *carry, topic_name, score).
+    """messages(message_event_id, text, language_code, *carry)
+    -> (message_event_id, *carry, language_code, topic_name, score).
 
-    Only messages with at least one matching term get rows. Text leaves the frame at the first
-    projection; what is shuffled afterwards is matched taxonomy terms and ids only.
+    Only messages with at least one matching term of their language (of any language, for a
+    message whose language is `und`) get rows, all in one language. Text leaves the
+    frame at the first projection; what is shuffled afterwards is matched taxonomy terms and
+    ids only.
     """
 
     def transform(messages: DataFrame) -> DataFrame:
-        return (
+        message_language = F.col("message_language")
+        scores = (
             messages.select(
-                "message_event_id", *carry, F.explode(text.terms(F.col(text_column))).alias("term")
+                "message_event_id",
+                *carry,
+                F.col("language_code").alias("message_language"),
+                F.explode(text.terms(F.col(text_column))).alias("term"),
             )
             .join(F.broadcast(keywords), on="term", how="inner")
-            # One shuffle by message serves both the per-topic sum and the per-message softmax.
+            # A message's own language's terms; a language without terms matches nothing. A
+            # message whose language is undetermined (short, or the identifier unsure) may
+            # match the terms of every language, and is scored in the one it matches best.
+            .where((F.col("language_code") == message_language) | (message_language == UNDETERMINED))
+            .drop("message_language")
+            # One shuffle by message serves the sums, the choice of language and the softmax.
             .repartition("message_event_id")
-            .groupBy("message_event_id", *carry, "topic_name")
+            .groupBy("message_event_id", *carry, "language_code", "topic_name")
             .agg(F.sum("weight").alias("score"))
+        )
+        per_language = Window.partitionBy("message_event_id", "language_code")
+        # the best language: the largest total score, ties to the smaller code (deterministic)
+        languages_ranked = (
+            Window.partitionBy("message_event_id")
+            .orderBy(F.col("language_score").desc(), F.col("language_code"))
+            .rowsBetween(Window.unboundedPreceding, Window.unboundedFollowing)
+        )
+        return (
+            scores.withColumn("language_score", F.sum("score").over(per_language))
+            .withColumn("best_language", F.first("language_code").over(languages_ranked))
+            .where(F.col("language_code") == F.col("best_language"))
+            .drop("language_score", "best_language")
         )
 
     return transform
@@ -175,8 +228,8 @@ def assign_topics(
     text_column: str = "text",
     carry: Sequence[str] = (),
 ) -> Callable[[DataFrame], DataFrame]:
-    """messages(message_event_id, text, *carry)
-    -> (message_event_id, *carry, topic_name, topic_confidence)."""
+    """messages(message_event_id, text, language_code, *carry)
+    -> (message_event_id, *carry, language_code, topic_name, topic_confidence)."""
 
     def transform(messages: DataFrame) -> DataFrame:
         return messages.transform(topic_scores(keywords, text_column, carry)).transform(
