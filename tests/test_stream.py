@@ -45,6 +45,7 @@ def arrive(config: Config, day: str) -> None:
 
 
 def stream_config(root: Path, template: Path, watermark_minutes: int) -> Config:
+    """A fresh landing zone and warehouse under `root` for the stream."""
     config = make_config(root)
     config = dataclasses.replace(config, stream=StreamConfig(watermark_minutes=watermark_minutes))
     Path(config.landing_path).mkdir(parents=True)
@@ -92,15 +93,23 @@ def batches(spark: SparkSession, config: Config) -> list[dict]:
     return [r.asDict() for r in rows]
 
 
-def test_folders_arriving_one_by_one_equal_the_batch_with_a_long_watermark(
-    spark: SparkSession, tmp_path: Path, warehouse_template: Path, example_run: dict,
-) -> None:
-    config = stream_config(tmp_path, warehouse_template, LONG_WATERMARK_MINUTES)
+@pytest.fixture(scope="module")
+def long_watermark_run(
+    spark: SparkSession, tmp_path_factory: pytest.TempPathFactory, warehouse_template: Path,
+) -> Config:
+    """The example's folders arriving one by one, the stream run after each: its config."""
+    config = stream_config(tmp_path_factory.mktemp("stream"), warehouse_template, LONG_WATERMARK_MINUTES)
     for day in EXAMPLE_DAYS:
         arrive(config, day)
         run_available_now(spark, config)
     run_available_now(spark, config)  # nothing new: no batch, no change
+    return config
 
+
+def test_folders_arriving_one_by_one_equal_the_batch_with_a_long_watermark(
+    spark: SparkSession, long_watermark_run: Config, example_run: dict,
+) -> None:
+    config = long_watermark_run
     batch = batch_minutes(spark, example_run["config"])
     assert batch.count() > 0
     assert_approx_df_equality(
@@ -154,3 +163,16 @@ def test_default_watermark_counts_each_late_event_once_and_a_killed_batch_replay
     only_late = late_minutes.join(state.where(~F.col("late")), on="minute_start", how="left_anti")
     assert only_late.join(storage.read(spark, config, "ops_minute_metrics"), on="minute_start",
                           how="left_semi").isEmpty()
+
+
+def test_operations_notebook_shows_the_streams_minutes_and_batches(long_watermark_run: Config, tmp_path: Path) -> None:
+    from tests.test_notebooks import cell, drew_an_image, kernel_config, run_notebook, shown_rows
+
+    notebook = run_notebook("operations.ipynb", kernel_config(tmp_path, long_watermark_run))
+    (summary,) = shown_rows(cell(notebook, "minutes-table"))
+    assert int(summary["minutes"]) > 0
+    shown_batches = shown_rows(cell(notebook, "batches-table"))
+    assert [int(b["batch_id"]) for b in shown_batches] == list(range(len(EXAMPLE_DAYS)))
+    assert [int(b["late_events"]) for b in shown_batches] == [0] * len(EXAMPLE_DAYS)
+    for tag in ("minutes-plot", "batches-plot"):
+        assert drew_an_image(cell(notebook, tag)), tag
