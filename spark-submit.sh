@@ -36,15 +36,20 @@ ensure_venv() {
 }
 
 ensure_jars() {
-  if [[ -f "$JARS_DIR/.complete" ]]; then return; fi
+  # .complete holds the Delta version fetched and the pom's hash: a pom that gained a jar
+  # (the Kafka source) fetches again.
+  local pom_hash
+  pom_hash="$(sha256sum "$ROOT/conf/jars/pom.xml" | cut -d' ' -f1)"
+  if [[ -f "$JARS_DIR/.complete" && "$(sed -n 2p "$JARS_DIR/.complete")" == "$pom_hash" ]]; then return; fi
   command -v mvn >/dev/null || die "needs mvn (Maven) on PATH to fetch the Delta Lake jars"
   command -v java >/dev/null || die "needs Java 17 on PATH"
-  local pyspark_jars version fetched=""
+  local pyspark_jars spark_version version fetched=""
   pyspark_jars="$("$VENV/bin/python" -c 'import os, pyspark; print(os.path.join(os.path.dirname(pyspark.__file__), "jars"))')"
+  spark_version="$("$VENV/bin/python" -c 'import pyspark; print(pyspark.__version__)')"
   rm -rf "$JARS_DIR" && mkdir -p "$JARS_DIR/all"
   for version in $DELTA_JAR_VERSIONS; do
-    say "fetching the Delta Lake $version jars with mvn (first run only)"
-    if mvn -q -B -f "$ROOT/conf/jars/pom.xml" -Ddelta.version="$version" \
+    say "fetching the Delta Lake $version and Spark $spark_version Kafka jars with mvn (first run only)"
+    if mvn -q -B -f "$ROOT/conf/jars/pom.xml" -Ddelta.version="$version" -Dspark.version="$spark_version" \
          dependency:copy-dependencies -DoutputDirectory="$JARS_DIR/all" -DincludeScope=runtime \
          >"$JARS_DIR/mvn.log" 2>&1; then
       fetched="$version"; break
@@ -60,7 +65,7 @@ ensure_jars() {
     compgen -G "$pyspark_jars/$artifact-[0-9]*.jar" >/dev/null || mv "$jar" "$JARS_DIR/"
   done
   rm -rf "$JARS_DIR/all"
-  echo "$fetched" > "$JARS_DIR/.complete"
+  printf '%s\n%s\n' "$fetched" "$pom_hash" > "$JARS_DIR/.complete"
 }
 
 jar_list() { find "$JARS_DIR" -maxdepth 1 -name '*.jar' | sort | paste -sd, -; }

@@ -38,6 +38,7 @@ COMMANDS: dict[str, str] = {
     "demo": "jobs.demo",
     "report": "jobs.report",
     "init": "jobs.warehouse",
+    "stream": "jobs.stream",
 }
 ENTRY_POINTS: dict[str, str] = {"backfill": "run_backfill", "init": "run"}
 # Commands whose arguments can name users; their usage errors do not echo arguments.
@@ -139,6 +140,9 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--date", type=iso_date, required=True, help="the (last) date reported")
     report.add_argument("--days", type=positive_int, default=1, help="how many days up to --date")
     add("init", "create every table and fill the static dimensions")
+    stream = add("stream", "minute counters for operations from new landing files (or Kafka), until stopped")
+    stream.add_argument("--available-now", dest="available_now", action="store_true",
+                        help="process everything that has landed, then stop")
     return parser
 
 

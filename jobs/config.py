@@ -38,7 +38,11 @@ KNOWN_TOP_LEVEL_KEYS = {
     "future_tolerance_hours",
     "spark",
     "erasure",
+    "stream",
 }
+STREAM_SOURCES = ("files", "kafka")
+# <warehouse_path>/<this>: the stream's checkpoint unless stream.checkpoint_path says otherwise.
+DEFAULT_CHECKPOINT_DIR = "_checkpoints/stream"
 
 
 class ConfigError(ValueError):
@@ -66,6 +70,18 @@ class SparkConfig:
 
 
 @dataclass(frozen=True)
+class StreamConfig:
+    """`./spark-submit.sh stream` (contract: operations.md "The real-time stream")."""
+
+    source: str = "files"
+    trigger_seconds: int = 20
+    watermark_minutes: int = 10
+    checkpoint_path: str | None = None  # None: <warehouse_path>/_checkpoints/stream
+    kafka_bootstrap_servers: str = "127.0.0.1:9092"
+    kafka_topic: str = "chatlake-events"
+
+
+@dataclass(frozen=True)
 class Config:
     landing_path: str
     warehouse_path: str
@@ -77,6 +93,11 @@ class Config:
     spark: SparkConfig = field(default_factory=SparkConfig)
     # Secret for the keyed hash of erased user ids (tombstones, erasure log).
     erasure_hash_key: str = "chatlake-default-erasure-key"
+    stream: StreamConfig = field(default_factory=StreamConfig)
+
+    @property
+    def stream_checkpoint_path(self) -> str:
+        return self.stream.checkpoint_path or f"{self.warehouse_path.rstrip('/')}/{DEFAULT_CHECKPOINT_DIR}"
 
     def table_path(self, table_name: str) -> str:
         return f"{self.warehouse_path.rstrip('/')}/{table_name}"
@@ -171,6 +192,40 @@ def _spark(raw: Any) -> SparkConfig:
     )
 
 
+def _stream(raw: Any) -> StreamConfig:
+    if raw is None:
+        return StreamConfig()
+    _expect(raw, dict, "stream", "a mapping")
+    unknown = set(raw) - {"source", "trigger_seconds", "watermark_minutes", "checkpoint_path", "kafka"}
+    if unknown:
+        raise ConfigError(f"config key 'stream.{sorted(unknown)[0]}' is not known")
+    source = raw.get("source", StreamConfig.source)
+    if source not in STREAM_SOURCES:
+        raise ConfigError(f"config key 'stream.source' must be one of {STREAM_SOURCES}, got {source!r}")
+    trigger = _non_negative_int(raw, "trigger_seconds", StreamConfig.trigger_seconds, "stream.")
+    if trigger < 1:
+        raise ConfigError("config key 'stream.trigger_seconds' must be 1 or more")
+    checkpoint = raw.get("checkpoint_path")
+    if checkpoint is not None:
+        checkpoint = _absolute(_expect(checkpoint, str, "stream.checkpoint_path", "a path"))
+    kafka = raw.get("kafka") or {}
+    _expect(kafka, dict, "stream.kafka", "a mapping")
+    unknown = set(kafka) - {"bootstrap_servers", "topic"}
+    if unknown:
+        raise ConfigError(f"config key 'stream.kafka.{sorted(unknown)[0]}' is not known")
+    servers = _expect(kafka.get("bootstrap_servers", StreamConfig.kafka_bootstrap_servers), str,
+                      "stream.kafka.bootstrap_servers", "host:port[,host:port]")
+    topic = _expect(kafka.get("topic", StreamConfig.kafka_topic), str, "stream.kafka.topic", "a topic name")
+    return StreamConfig(
+        source=source,
+        trigger_seconds=trigger,
+        watermark_minutes=_non_negative_int(raw, "watermark_minutes", StreamConfig.watermark_minutes, "stream."),
+        checkpoint_path=checkpoint,
+        kafka_bootstrap_servers=servers,
+        kafka_topic=topic,
+    )
+
+
 def _absolute(path: str) -> str:
     """Local paths relative to the working directory become absolute (Delta's SQL needs that);
     URLs such as s3a://bucket/x stay as they are."""
@@ -205,6 +260,7 @@ def parse_config(raw: Any, environ: dict[str, str] | None = None) -> Config:
         retention_days=_retention(raw.get("retention_days")),
         future_tolerance_hours=_non_negative_int(raw, "future_tolerance_hours", 24),
         spark=_spark(raw.get("spark")),
+        stream=_stream(raw.get("stream")),
         **({"erasure_hash_key": str(hash_key)} if hash_key else {}),
     )
 

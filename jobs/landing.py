@@ -98,7 +98,7 @@ def read_landing_day(
     raw = (
         spark.read.text(readable)
         .select(
-            _without_bom_or_cr(F.col("value")).alias("value"),
+            without_bom_or_cr(F.col("value")).alias("value"),
             F.col("_metadata.file_path").alias("source_file"),
             F.col("_metadata.file_block_start").alias("block_start"),
             F.monotonically_increasing_id().alias("row_id"),
@@ -111,7 +111,7 @@ def read_landing_day(
     return LandingDay(_with_line_numbers(raw), corrupt, files)
 
 
-def _without_bom_or_cr(line: Column) -> Column:
+def without_bom_or_cr(line: Column) -> Column:
     """A UTF-8 byte order mark or a Windows line ending is not part of the JSON. A line that is
     not UTF-8 keeps its bytes: a regex would replace the broken ones with U+FFFD, and the
     parser must see them to quarantine the line. The two tests come first: a regex over every

@@ -105,6 +105,11 @@ def _crash_if_asked(name: str) -> None:
     raise InjectedCrash(name)
 
 
+def crash_point(name: str) -> None:
+    """A point between two writes where a crash test may kill the run (as after a step)."""
+    _crash_if_asked(name)
+
+
 @contextmanager
 def step(name: str) -> Iterator[StepReport]:
     """Time a step and log one line for it when it ends (also when it fails)."""

@@ -557,6 +557,72 @@ PIPELINE_RUNS = TableSpec(
     description="one row per chatlake command run",
 )
 
+# The real-time stream (contract: operations.md "The real-time stream").
+OPS_MINUTE_METRICS = TableSpec(
+    "ops_minute_metrics",
+    T.StructType(
+        [
+            _c("minute_start", TS, NOT_NULL, "the UTC minute of server_ts"),
+            _c("date_key", INT, NOT_NULL, "its date"),
+            _c("messages", BIGINT, NOT_NULL, "distinct message_ids placed here by their earliest retry"),
+            _c("status_delivered", BIGINT, NOT_NULL, "distinct delivered status events"),
+            _c("status_read", BIGINT, NOT_NULL, "distinct read status events"),
+            _c("status_failed", BIGINT, NOT_NULL, "distinct failed status events"),
+            _c("latency_messages", BIGINT, NOT_NULL, "those messages with a client_ts"),
+            _c("avg_latency_seconds", DOUBLE, comment="mean of server_ts - client_ts; null if none"),
+            _c("p95_latency_seconds", DOUBLE, comment="95th percentile (linear interpolation); null if none"),
+            # extra: when the stream last wrote the row, and in which micro-batch
+            _c("updated_at", TS, NOT_NULL),
+            _c("batch_id", BIGINT, NOT_NULL),
+        ]
+    ),
+    partition_by=(DATE_PARTITION,),
+    description="the stream's counters: one row per UTC minute with a valid event",
+)
+
+OPS_STREAM_BATCHES = TableSpec(
+    "ops_stream_batches",
+    T.StructType(
+        [
+            _c("batch_id", BIGINT, NOT_NULL, "the micro-batch's id in its checkpoint"),
+            _c("started_at", TS, NOT_NULL),
+            _c("seconds", DOUBLE, NOT_NULL),
+            _c("files", BIGINT, NOT_NULL, "files read (file source); 0 from Kafka"),
+            _c("lines", BIGINT, NOT_NULL, "non-blank lines read"),
+            _c("bad_lines", BIGINT, NOT_NULL, "bad records, as raw-events.md defines them"),
+            _c("late_events", BIGINT, NOT_NULL, "valid new events behind the watermark: not counted"),
+            _c("events", BIGINT, NOT_NULL, "valid new events counted"),
+            # extra
+            _c("query_id", STRING, NOT_NULL, "the checkpoint's query id (batch ids restart with a new one)"),
+            _c("offsets", STRING, comment="Kafka: {partition: [first, last]} of the batch"),
+            _c("max_server_ts", TS, comment="newest server_ts of the batch's valid events"),
+            _c("watermark", TS, comment="events before this were late in this batch"),
+        ]
+    ),
+    description="one row per micro-batch of the stream, written last: a batch with a row is done",
+)
+
+OPS_STREAM_EVENTS = TableSpec(
+    "ops_stream_events",
+    T.StructType(
+        [
+            _c("event_id", STRING, NOT_NULL, "the event (dedup; the retry tie-break)"),
+            _c("event_type", STRING, NOT_NULL),
+            _c("message_hash", BIGINT, comment="xxhash64 of message_id (message events)"),
+            _c("status", STRING),
+            _c("server_ts", TS, NOT_NULL),
+            _c("latency_seconds", DOUBLE, comment="server_ts - client_ts of a message_sent"),
+            _c("minute_start", TS, NOT_NULL),
+            _c("date_key", INT, NOT_NULL),
+            _c("late", BOOL, NOT_NULL, "behind the watermark when it arrived: not counted"),
+            _c("query_id", STRING, NOT_NULL),
+            _c("batch_id", BIGINT, NOT_NULL, "the micro-batch that brought it"),
+        ]
+    ),
+    partition_by=(DATE_PARTITION,),
+    description="the stream's state: events seen within the watermark (ids, no user or text), pruned behind it",
+)
+
 ALL_TABLES: tuple[TableSpec, ...] = (
     FACT_MESSAGE_EVENTS,
     FACT_MESSAGE_DERIVED_TOPICS,
@@ -582,5 +648,8 @@ ALL_TABLES: tuple[TableSpec, ...] = (
     INGESTED_EVENTS,
     ERASURE_LOG,
     PIPELINE_RUNS,
+    OPS_MINUTE_METRICS,
+    OPS_STREAM_BATCHES,
+    OPS_STREAM_EVENTS,
 )
 TABLES_BY_NAME = {spec.name: spec for spec in ALL_TABLES}

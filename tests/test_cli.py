@@ -22,7 +22,7 @@ def test_help_lists_every_contract_command() -> None:
     result = run_script("--help")
     assert result.returncode == 0
     for command in ("nightly", "ingest", "topics", "aggregate", "retention", "delete-users", "purge",
-                    "generate", "demo", "report", "backfill"):
+                    "generate", "demo", "report", "backfill", "stream"):
         assert command in result.stdout
 
 

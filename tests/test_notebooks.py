@@ -243,7 +243,7 @@ def test_an_empty_run_history_is_said_not_raised(
     assert f"The pipeline_runs table at {config.table_path('pipeline_runs')} is empty" in capsys.readouterr().out
 
 
-@pytest.mark.parametrize("name", ["explore.ipynb", "data_quality.ipynb"])
+@pytest.mark.parametrize("name", ["explore.ipynb", "data_quality.ipynb", "operations.ipynb"])
 def test_notebooks_are_committed_without_outputs(name: str) -> None:
     notebook = nbformat.read(NOTEBOOKS / name, as_version=4)
     nbformat.validate(notebook)

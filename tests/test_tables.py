@@ -19,7 +19,7 @@ CONTRACT_TABLES = {
     "fact_message_events", "fact_message_derived_topics", "fact_conversation_metrics", "fact_user_metrics",
     "dim_users", "dim_conversations", "dim_conversation_types", "dim_conversation_participants",
     "dim_message_types", "dim_message_status", "dim_topics", "dim_devices", "dim_dates", "dim_time",
-    "quarantine",
+    "quarantine", "ops_minute_metrics", "ops_stream_batches",
 }
 
 

@@ -125,7 +125,23 @@ def _has_wrong_type(spec: FieldSpec) -> Column:
     return F.col(_type_column(spec)) != spec.json_type
 
 
-def _field_checks(spec: FieldSpec, landing_day: dt.date, future_tolerance_hours: int) -> list[tuple[Column, str]]:
+def _latest_server_ts(landing_day: dt.date | Column, future_tolerance_hours: int) -> Column:
+    """The latest server_ts a line received on `landing_day` may carry: the end of that day
+    plus the tolerance. The day is a date (ingest: one folder) or a column (the stream: each
+    line's own folder, or a Kafka record's receipt date)."""
+    if isinstance(landing_day, dt.date):
+        return F.lit(
+            dt.datetime.combine(landing_day + dt.timedelta(days=1), dt.time())
+            + dt.timedelta(hours=future_tolerance_hours)
+        )
+    return landing_day.cast("timestamp") + F.make_dt_interval(
+        days=F.lit(1), hours=F.lit(future_tolerance_hours)
+    )
+
+
+def _field_checks(
+    spec: FieldSpec, landing_day: dt.date | Column, future_tolerance_hours: int
+) -> list[tuple[Column, str]]:
     """(condition that makes the line bad, reason) for one field, in the order they apply."""
     absent, value = _is_absent(spec), F.col(spec.column)
     checks: list[tuple[Column, str]] = []
@@ -145,10 +161,8 @@ def _field_checks(spec: FieldSpec, landing_day: dt.date, future_tolerance_hours:
         if spec.column == "server_ts_raw":
             # The collector received the line on the landing day: a server clock beyond it
             # (plus a tolerance) or before any data we hold is not to be trusted.
-            latest = dt.datetime.combine(landing_day + dt.timedelta(days=1), dt.time()) + dt.timedelta(
-                hours=future_tolerance_hours
-            )
-            checks.append((~absent & (parsed > F.lit(latest)), "future_timestamp:server_ts"))
+            latest = _latest_server_ts(landing_day, future_tolerance_hours)
+            checks.append((~absent & (parsed > latest), "future_timestamp:server_ts"))
             checks.append((~absent & (parsed < F.lit(EARLIEST_EVENT).cast("timestamp")), "out_of_range:server_ts"))
     return checks
 
@@ -192,7 +206,7 @@ def _first_failure(checks: list[tuple[Column, str]]) -> Column:
     return reason
 
 
-def _reason(landing_day: dt.date, future_tolerance_hours: int) -> Column:
+def _reason(landing_day: dt.date | Column, future_tolerance_hours: int) -> Column:
     def checks_of(specs: tuple[FieldSpec, ...]) -> list[tuple[Column, str]]:
         return [c for spec in specs for c in _field_checks(spec, landing_day, future_tolerance_hours)]
 
@@ -236,9 +250,10 @@ FIELDS_SCHEMA = T.StructType(
 
 
 def parse_events(
-    landing_day: dt.date, future_tolerance_hours: int = 24
+    landing_day: dt.date | Column, future_tolerance_hours: int = 24
 ) -> Callable[[DataFrame], DataFrame]:
-    """Curried for `lines.transform(parse_events(day))`.
+    """Curried for `lines.transform(parse_events(day))`. `landing_day` is the day the lines
+    landed: a date, or a DATE column when the lines come from many days (the stream).
 
     In: value, source_file, line_number. Out: one row per non-blank line with every column of
     schemas/raw_events.py typed, `server_ts` / `client_ts` as timestamps,

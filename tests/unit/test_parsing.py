@@ -8,6 +8,7 @@ import json
 import pytest
 from chispa import assert_df_equality
 from pyspark.sql import SparkSession
+from pyspark.sql import functions as F
 
 from jobs.landing import RAW_LINE_SCHEMA
 from jobs.transforms.parsing import parse_events
@@ -112,3 +113,18 @@ def test_fields_of_other_event_types_and_names_in_other_case_are_not_read(spark:
         parsed.schema,
     )
     assert_df_equality(parsed, expected, ignore_row_order=True, ignore_nullable=True)
+
+
+def test_landing_day_as_a_column_judges_each_line_by_its_own_folder(spark: SparkSession) -> None:
+    """The stream reads many folders at once: the same check as ingest's, per line's day."""
+    beyond = with_changes(server_ts="2026-11-03T00:30:00Z")  # past 2026-11-01 + 24 h, within 2026-11-02 + 24 h
+    rows = [(beyond, "file:/landing/dt=2026-11-01/a.json", 1), (beyond, "file:/landing/dt=2026-11-02/a.json", 2)]
+    lines = spark.createDataFrame(rows, RAW_LINE_SCHEMA)
+    landing_day = F.to_date(F.regexp_extract("source_file", r"/dt=(\d{4}-\d{2}-\d{2})/", 1))
+    parsed = lines.transform(parse_events(landing_day, 24)).select("line_number", "reject_reason")
+    expected = spark.createDataFrame([(1, "future_timestamp:server_ts"), (2, None)], parsed.schema)
+    assert_df_equality(parsed, expected, ignore_row_order=True, ignore_nullable=True)
+    by_date = lines.transform(parse_events(DAY, 24)).select("line_number", "reject_reason")
+    assert [r["reject_reason"] for r in by_date.orderBy("line_number").collect()] == [
+        "future_timestamp:server_ts", "future_timestamp:server_ts"
+    ]
