@@ -198,7 +198,7 @@ def test_dedup_drops_repeats_and_other_days_events_without_shuffling_the_events(
         )
     )
 
-    accepted = ingest._not_seen_before(spark, config, dt.date(2026, 11, 2), valid)
+    accepted = ingest._not_seen_before(spark, config, dt.date(2026, 11, 2), valid, [20261101])
 
     assert_df_equality(
         accepted.select("event_id", "source_file", "line_number"),
