@@ -118,6 +118,8 @@ def erase_users(
             # A topic row is dated as its message.
             ("fact_message_derived_topics", "sender_user_key", message_dates),
             ("fact_user_metrics", "user_key", None),
+            # Never sampled, so it may hold their rows on dates where their messages were not.
+            ("activity_daily_senders", "sender_user_key", None),
         ):
             result.rows_removed[table] = erasure.delete_by_key(table, column, dates)
         erasure.recount_participants()
