@@ -246,6 +246,8 @@ class _Erasure:
             self.spark, self.config, name, self.requested.select(F.col("user_key").alias(column)), [column],
             date_keys=storage.EVERY_DATE if date_keys is None else date_keys,
             condition=self._in_keys(f"t.{column}"), delete_matched=True,
+            # The source holds keys only, no date: a key matches its rows on any of the dates.
+            match_within_dates=date_keys is not None,
         )
         # A file is touched when it gets a deletion vector (a replaced one counts among the
         # added: numTargetDeletionVectorsUpdated is a subset) or is removed whole.

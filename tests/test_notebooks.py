@@ -178,7 +178,7 @@ def test_explore_shows_the_examples_reports_and_plots(example_run: dict, tmp_pat
     assert latency.keys() == expected.keys()
     for network, (messages, p50, p95) in expected.items():
         assert latency[network] == (messages, pytest.approx(p50, abs=1e-3), pytest.approx(p95, abs=1e-3))
-    for tag in ("dau-plot", "topics-plot", "latency-plot"):
+    for tag in ("dau-plot", "topics-plot", "latency-plot", "hourly-plot", "trend-plot"):
         assert drew_an_image(cell(notebook, tag)), tag
     assert files_of(Path(example.warehouse_path)) == before
 
