@@ -1,4 +1,5 @@
-"""`aggregate --date D`: the daily conversation and user metrics of every date D's data touched.
+"""`aggregate --date D`: the daily conversation and user metrics of every date D's data touched,
+the hourly activity of those dates, and the weekly and monthly rollups of their periods.
 
 Ingest records in `ingest_affected_dates` which event dates a landing day touched; only those
 no older than D - late_data_days are recomputed. Each is recomputed whole from the fact tables
@@ -20,13 +21,14 @@ from pyspark.sql import functions as F
 from jobs import storage
 from jobs.config import Config
 from jobs.progress import LOGGER, step
+from jobs.transforms import activity
 from jobs.transforms.experiments import (
     assignment_entries,
     experiment_assignments,
     experiment_daily,
     malformed_entries,
 )
-from jobs.transforms.membership import participants_at_end_of_day
+from jobs.transforms.membership import date_key_of, participants_at_end_of_day
 from jobs.transforms.metrics import conversation_metrics, user_metrics
 from jobs.transforms.response_pairs import response_pairs
 from schemas.tables import date_key, day_of
@@ -35,6 +37,9 @@ CONVERSATION_METRICS = "fact_conversation_metrics"
 USER_METRICS = "fact_user_metrics"
 EXPERIMENT_DAILY = "fact_experiment_daily"
 EXPERIMENT_ASSIGNMENTS = "dim_experiment_assignments"
+HOURLY_ACTIVITY = "fact_hourly_activity"
+DAILY_SENDERS = "activity_daily_senders"
+ROLLUPS = "fact_activity_rollups"
 
 
 def affected_dates(spark: SparkSession, config: Config, landing_day: dt.date) -> list[int]:
@@ -61,6 +66,8 @@ class DailyMetrics:
     conversations: DataFrame
     users: DataFrame
     experiments: DataFrame
+    hourly: DataFrame
+    senders: DataFrame
     cached: tuple[DataFrame, ...] = ()
 
     def release(self) -> None:
@@ -106,8 +113,11 @@ def daily_metrics(spark: SparkSession, config: Config, date_keys: list[int]) -> 
         date_keys, messages=messages, pairs=pairs,
         assignments=storage.read(spark, config, EXPERIMENT_ASSIGNMENTS),
     )
-    return DailyMetrics(conversations=conversations, users=users, experiments=experiments,
-                        cached=(messages, pairs, participants))
+    typed = conversation_types(spark, config)
+    hourly = activity.hourly_activity(date_keys, messages, typed, storage.read(spark, config, "dim_devices"))
+    senders = activity.daily_senders(date_keys, messages, typed)
+    return DailyMetrics(conversations=conversations, users=users, experiments=experiments, hourly=hourly,
+                        senders=senders, cached=(messages, pairs, participants))
 
 
 def refresh_assignments(spark: SparkSession, config: Config) -> dict[str, int]:
@@ -133,20 +143,76 @@ def refresh_assignments(spark: SparkSession, config: Config) -> dict[str, int]:
     return {EXPERIMENT_ASSIGNMENTS: rows, "malformed_assignment_entries": malformed}
 
 
+def conversation_types(spark: SparkSession, config: Config) -> DataFrame:
+    return activity.conversation_types(
+        storage.read(spark, config, "dim_conversations"), storage.read(spark, config, "dim_conversation_types")
+    )
+
+
+def final_periods(spark: SparkSession, config: Config) -> set[tuple[str, dt.date]]:
+    """(grain, period_start) of the rollups retention has made final."""
+    rows = storage.read(spark, config, ROLLUPS).where(F.col("is_final")).select("grain", "period_start")
+    return {(row["grain"], row["period_start"]) for row in rows.distinct().collect()}
+
+
+def periods_predicate(periods: set[tuple[str, dt.date]]) -> str:
+    """SQL matching the rollup rows of exactly these periods (literal dates, so Delta prunes)."""
+    clauses = []
+    for grain in activity.GRAINS:
+        starts = sorted(start for g, start in periods if g == grain)
+        if starts:
+            listed = ", ".join(f"DATE'{start.isoformat()}'" for start in starts)
+            clauses.append(f"(grain = '{grain}' AND period_start IN ({listed}))")
+    return " OR ".join(clauses)
+
+
+def rollups(spark: SparkSession, config: Config, periods: set[tuple[str, dt.date]]) -> DataFrame:
+    """The rollup rows of the periods, from their dates' daily senders and the conversations
+    created in them."""
+    dates = activity.period_dates(periods)
+    created = (
+        storage.read(spark, config, "dim_conversations")
+        .where(F.col("created_timestamp").isNotNull())
+        .select("conversation_key", date_key_of(F.col("created_timestamp")).alias("date_key"))
+        .where(F.col("date_key").between(dates[0], dates[-1]))
+        .join(conversation_types(spark, config), on="conversation_key", how="inner")
+        .select("conversation_key", "conversation_type",
+                F.to_date(F.col("date_key").cast("string"), "yyyyMMdd").alias("created_date"))
+    )
+    senders = storage.read_dates(spark, config, DAILY_SENDERS, dates)
+    return activity.activity_rollups(periods, senders, created).withColumn("is_final", F.lit(False))
+
+
+def write_rollups(spark: SparkSession, config: Config, date_keys: list[int]) -> int:
+    """Recompute every period that holds one of the dates and is not final; rows written."""
+    periods = activity.periods_of(date_keys) - final_periods(spark, config)
+    if not periods:
+        return 0
+    predicate = periods_predicate(periods)
+    storage.replace_where(rollups(spark, config, periods), config, ROLLUPS, predicate)
+    return storage.read(spark, config, ROLLUPS).where(predicate).count()
+
+
 def run_day(spark: SparkSession, config: Config, day: dt.date) -> dict[str, int]:
     """Recompute the metrics of every date landing day `day` touched; return row counts."""
     with step(f"aggregate dates {day}") as report:
         date_keys = affected_dates(spark, config, day)
         report.details["dates"] = len(date_keys)
-    counts = {"dates": len(date_keys), CONVERSATION_METRICS: 0, USER_METRICS: 0, EXPERIMENT_DAILY: 0}
+    counts = {"dates": len(date_keys), CONVERSATION_METRICS: 0, USER_METRICS: 0, EXPERIMENT_DAILY: 0,
+              HOURLY_ACTIVITY: 0, DAILY_SENDERS: 0, ROLLUPS: 0}
     counts.update(refresh_assignments(spark, config))
     if not date_keys:
         LOGGER.info("aggregate: landing day %s touched no date within %d late days",
                     day, config.late_data_days)
         return counts
     metrics = daily_metrics(spark, config, date_keys)
-    outputs = ((CONVERSATION_METRICS, metrics.conversations), (USER_METRICS, metrics.users),
-               (EXPERIMENT_DAILY, metrics.experiments))
+    outputs = (
+        (CONVERSATION_METRICS, metrics.conversations),
+        (USER_METRICS, metrics.users),
+        (EXPERIMENT_DAILY, metrics.experiments),
+        (HOURLY_ACTIVITY, metrics.hourly),
+        (DAILY_SENDERS, metrics.senders),
+    )
     for name, frame in outputs:
         with step(name) as report:
             storage.replace_dates(frame, config, name, date_keys)
@@ -156,6 +222,9 @@ def run_day(spark: SparkSession, config: Config, day: dt.date) -> dict[str, int]
             report.rows_out = counts[name]
             report.details["dates"] = f"{date_keys[0]}..{date_keys[-1]}"
     metrics.release()
+    with step(ROLLUPS) as report:
+        counts[ROLLUPS] = write_rollups(spark, config, date_keys)
+        report.rows_out = counts[ROLLUPS]
     return counts
 
 

@@ -24,6 +24,7 @@ RETENTION_ENTRIES = (
     "fact_message_derived_topics",
     "fact_conversation_metrics",
     "fact_user_metrics",
+    "fact_activity_rollups",
     "quarantine",
 )
 TOPIC_METHODS = ("keywords",)
@@ -39,6 +40,7 @@ KNOWN_TOP_LEVEL_KEYS = {
     "spark",
     "erasure",
     "stream",
+    "history_sampling",
 }
 STREAM_SOURCES = ("files", "kafka")
 # <warehouse_path>/<this>: the stream's checkpoint unless stream.checkpoint_path says otherwise.
@@ -60,6 +62,15 @@ class TopicsConfig:
         if conversation_type is None:
             return self.sample_rate
         return self.sample_rate_by_type.get(conversation_type, self.sample_rate)
+
+
+@dataclass(frozen=True)
+class HistorySampling:
+    """Dates older than `full_days` before retention's --as-of keep a `conversation_rate` sample
+    of conversations in fact_message_events and fact_message_derived_topics."""
+
+    full_days: int
+    conversation_rate: float
 
 
 @dataclass(frozen=True)
@@ -91,6 +102,7 @@ class Config:
     retention_days: dict[str, int] = field(default_factory=dict)
     future_tolerance_hours: int = 24
     spark: SparkConfig = field(default_factory=SparkConfig)
+    history_sampling: HistorySampling | None = None
     # Secret for the keyed hash of erased user ids (tombstones, erasure log).
     erasure_hash_key: str = "chatlake-default-erasure-key"
     stream: StreamConfig = field(default_factory=StreamConfig)
@@ -172,6 +184,26 @@ def _retention(raw: Any) -> dict[str, int]:
     return retention
 
 
+def _history_sampling(raw: Any, late_data_days: int) -> HistorySampling | None:
+    if raw is None:
+        return None
+    _expect(raw, dict, "history_sampling", "a mapping")
+    unknown = set(raw) - {"full_days", "conversation_rate"}
+    if unknown:
+        raise ConfigError(f"config key 'history_sampling.{sorted(unknown)[0]}' is not known")
+    for key in ("full_days", "conversation_rate"):
+        if key not in raw:
+            raise ConfigError(f"config key 'history_sampling.{key}' is missing")
+    full_days = _non_negative_int(raw, "full_days", 0, "history_sampling.")
+    # aggregate re-reads the late window and the day before it; none of those may be sampled.
+    if full_days <= late_data_days:
+        raise ConfigError(
+            f"config key 'history_sampling.full_days' must be more than late_data_days ({late_data_days}),"
+            f" got {full_days}"
+        )
+    return HistorySampling(full_days, _rate(raw["conversation_rate"], "history_sampling.conversation_rate"))
+
+
 def _spark(raw: Any) -> SparkConfig:
     if raw is None:
         return SparkConfig()
@@ -251,16 +283,18 @@ def parse_config(raw: Any, environ: dict[str, str] | None = None) -> Config:
     erasure = raw.get("erasure") or {}
     _expect(erasure, dict, "erasure", "a mapping")
     hash_key = environ.get("CHATLAKE_ERASURE_HASH_KEY") or erasure.get("hash_key")
+    late_data_days = _non_negative_int(raw, "late_data_days", 3)
     return Config(
         landing_path=paths["landing_path"],
         warehouse_path=paths["warehouse_path"],
         topics=_topics(raw.get("topics")),
-        late_data_days=_non_negative_int(raw, "late_data_days", 3),
+        late_data_days=late_data_days,
         purge_retain_hours=_non_negative_int(raw, "purge_retain_hours", 168),
         retention_days=_retention(raw.get("retention_days")),
         future_tolerance_hours=_non_negative_int(raw, "future_tolerance_hours", 24),
         spark=_spark(raw.get("spark")),
         stream=_stream(raw.get("stream")),
+        history_sampling=_history_sampling(raw.get("history_sampling"), late_data_days),
         **({"erasure_hash_key": str(hash_key)} if hash_key else {}),
     )
 

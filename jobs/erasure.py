@@ -118,6 +118,8 @@ def erase_users(
             # A topic row is dated as its message.
             ("fact_message_derived_topics", "sender_user_key", message_dates),
             ("fact_user_metrics", "user_key", None),
+            # Never sampled, so it may hold their rows on dates where their messages were not.
+            ("activity_daily_senders", "sender_user_key", None),
         ):
             result.rows_removed[table] = erasure.delete_by_key(table, column, dates)
         erasure.recount_participants()
@@ -244,6 +246,8 @@ class _Erasure:
             self.spark, self.config, name, self.requested.select(F.col("user_key").alias(column)), [column],
             date_keys=storage.EVERY_DATE if date_keys is None else date_keys,
             condition=self._in_keys(f"t.{column}"), delete_matched=True,
+            # The source holds keys only, no date: a key matches its rows on any of the dates.
+            match_within_dates=date_keys is not None,
         )
         # A file is touched when it gets a deletion vector (a replaced one counts among the
         # added: numTargetDeletionVectorsUpdated is a subset) or is removed whole.

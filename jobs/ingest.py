@@ -24,7 +24,7 @@ from jobs.progress import LOGGER, step
 from jobs.session import shuffle_partitions_for
 from jobs.tombstones import erased_user_hashes, flag_erased_users
 from jobs.transforms import events as ev
-from jobs.transforms import keys, rules
+from jobs.transforms import history_sampling, keys, rules
 from jobs.transforms.parsing import parse_events
 from schemas.tables import date_key, day_of
 
@@ -343,6 +343,8 @@ def _merge_messages_and_status(
     updates.update(_first_statuses(incoming("statuses"), sender, stored))
     inserts: dict[str, str | Column] = {c: incoming(c) for c in ("message_event_id", *MESSAGE_FIELDS)}
     inserts.update(_first_statuses(incoming("statuses"), incoming("sender_user_key")))
+    # A new message is kept in full; retention's history sampling may lower the rate later.
+    inserts[history_sampling.RATE_COLUMN] = F.lit(history_sampling.FULL)
     # A message's row may move to another date (an earlier retry won), so the MERGE matches on
     # the message alone, within every date one of its rows can be on.
     storage.merge(

@@ -27,6 +27,8 @@ REPORTS: tuple[str, ...] = (
     "delivery_performance",
     "wau_mau_stickiness",
     "hourly_volume",
+    "delivery_hourly",
+    "activity_trends",
 )
 # Named reports run one at a time (`report experiments`, `report versions`).
 EXPERIMENTS, VERSIONS = "experiments", "versions"
@@ -38,6 +40,8 @@ REPORT_TABLES: tuple[str, ...] = (
     "fact_message_derived_topics",
     "fact_user_metrics",
     "fact_conversation_metrics",
+    "fact_hourly_activity",
+    "fact_activity_rollups",
     "dim_dates",
     "dim_time",
     "dim_devices",
@@ -49,6 +53,11 @@ REPORT_TABLES: tuple[str, ...] = (
     "fact_experiment_daily",
 )
 MAX_PRINTED_ROWS = 1_000
+# Reports whose counts over dates older than history_sampling.full_days are estimates.
+HISTORY_WEIGHTED = {
+    "top_topics": "history_weighted_messages weights each row by 1/history_sample_rate",
+    "top_topics_weighted": "estimates weight each row by 1/(sample_rate * history_sample_rate)",
+}
 PARAMETER = re.compile(r":(start_date|end_date)\b")
 
 
@@ -195,4 +204,9 @@ def run(spark: SparkSession, config: Config, args: Any) -> None:
         return
     for name, frame in reports(spark, config, args.date, args.days).items():
         print(f"\n== {name}  {start} .. {end}")
+        if config.history_sampling is not None and name in HISTORY_WEIGHTED:
+            oldest_full = end - dt.timedelta(days=config.history_sampling.full_days)
+            if start < oldest_full:
+                print(f"   dates before {oldest_full} are a {config.history_sampling.conversation_rate:g} sample of"
+                      f" conversations: {HISTORY_WEIGHTED[name]}")
         frame.show(n=MAX_PRINTED_ROWS, truncate=False)

@@ -4,6 +4,15 @@ Fact partitions go with a partition-aligned DELETE (Delta drops whole files, no 
 landing folders are removed whole; quarantine rows by their landing date. Dimensions are
 kept, so no remaining fact points at a missing dimension row. An entry of 0 or absent keeps
 everything.
+
+With `history_sampling`, the partitions of fact_message_events and fact_message_derived_topics
+dated before D - full_days are then reduced to the rows of a sample of whole conversations
+(transforms/history_sampling.py), each partition in one atomic replace; a partition already at
+the rate (or lower) is not touched, so a rerun changes nothing.
+
+Weekly and monthly rollups are not dropped with the facts: once fact partitions of a period are
+gone its rollup rows become final (`is_final`), which aggregate never recomputes, and they stay
+until `retention_days.fact_activity_rollups` (periods that ended before the cutoff go).
 """
 
 from __future__ import annotations
@@ -12,16 +21,22 @@ import datetime as dt
 from typing import Any
 
 from pyspark.sql import SparkSession
+from pyspark.sql import functions as F
 
 from jobs import filesystem, storage
 from jobs.config import Config
 from jobs.landing import landing_days
 from jobs.progress import step
+from jobs.transforms import history_sampling
+from schemas.tables import date_key
 
 # Ledgers that follow a fact table's retention: they describe the same events.
 FOLLOWERS = {
-    "fact_message_events": ("message_status_events", "ingested_events"),
+    "fact_message_events": ("message_status_events", "ingested_events", "activity_daily_senders"),
 }
+ROLLUPS = "fact_activity_rollups"
+# The tables history sampling reduces; the metrics are computed before and never from them.
+HISTORY_SAMPLED = ("fact_message_events", "fact_message_derived_topics")
 
 
 def cutoff(as_of: dt.date, days: int) -> dt.date:
@@ -44,12 +59,55 @@ def run_as_of(spark: SparkSession, config: Config, as_of: dt.date) -> dict[str, 
                 removed[entry] = _drop_landing_days(spark, config, keep_from)
             elif entry == "quarantine":
                 removed[entry] = _delete(spark, config, "quarantine", f"landing_date < DATE'{keep_from.isoformat()}'")
+            elif entry == ROLLUPS:
+                removed[entry] = _delete(spark, config, ROLLUPS, _periods_ended_before(keep_from))
             else:
                 key = int(keep_from.strftime("%Y%m%d"))
                 for table in (entry, *FOLLOWERS.get(entry, ())):
                     removed[table] = _delete(spark, config, table, f"date_key < {key}")
+                if entry == "fact_message_events":
+                    removed[f"{ROLLUPS}.made_final"] = _finalize_rollups(spark, config, keep_from)
+        if config.history_sampling is not None:
+            first_full = cutoff(as_of, config.history_sampling.full_days)
+            for table in HISTORY_SAMPLED:
+                removed[f"{table}.sampled_out"] = _sample_history(
+                    spark, config, table, first_full, config.history_sampling.conversation_rate
+                )
         report.details = {k: v for k, v in removed.items() if v}
     return removed
+
+
+def _periods_ended_before(day: dt.date) -> str:
+    """Rollup rows of weeks and months whose last day lies before `day`."""
+    literal = f"DATE'{day.isoformat()}'"
+    return (
+        f"(grain = 'week' AND date_add(period_start, 6) < {literal})"
+        f" OR (grain = 'month' AND last_day(period_start) < {literal})"
+    )
+
+
+def _finalize_rollups(spark: SparkSession, config: Config, keep_from: dt.date) -> int:
+    """Mark final every rollup period that began before `keep_from`: some of its days have no
+    facts any more, so a recomputation would undercount it. Returns the rows newly marked."""
+    predicate = f"period_start < DATE'{keep_from.isoformat()}'"
+    rows = storage.read(spark, config, ROLLUPS).where(predicate)
+    newly_final = rows.where(~F.col("is_final")).count()
+    if newly_final:
+        storage.replace_where(rows.withColumn("is_final", F.lit(True)), config, ROLLUPS, predicate)
+    return newly_final
+
+
+def _sample_history(spark: SparkSession, config: Config, table: str, first_full: dt.date, rate: float) -> int:
+    """Reduce `table`'s partitions dated before `first_full` to the conversation sample at
+    `rate`; only partitions holding rows kept at a higher rate are rewritten. Returns rows removed."""
+    older = storage.read(spark, config, table).where(F.col("date_key") < date_key(first_full))
+    dates = storage.distinct_dates(older.where(history_sampling.needs_sampling(rate)))
+    if not dates:
+        return 0
+    before = storage.read_dates(spark, config, table, dates).count()
+    reduced = storage.read_dates(spark, config, table, dates).transform(history_sampling.reduce_to(rate))
+    storage.replace_dates(reduced, config, table, dates)
+    return before - storage.read_dates(spark, config, table, dates).count()
 
 
 def _delete(spark: SparkSession, config: Config, name: str, predicate: str) -> int:

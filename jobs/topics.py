@@ -31,7 +31,7 @@ from jobs.config import CONVERSATION_TYPES, Config
 from jobs.landing import read_landing_day
 from jobs.progress import LOGGER, step
 from jobs.transforms import events as ev
-from jobs.transforms import keys, language, sampling, topic_scoring
+from jobs.transforms import history_sampling, keys, language, sampling, topic_scoring
 from jobs.transforms.parsing import parse_events
 
 PREVALENCE_DAYS = 30
@@ -268,7 +268,8 @@ def _as_fact_rows(taxonomy: topic_scoring.Taxonomy) -> Any:
                 ),
             )
             .withColumn("extraction_method", F.lit(taxonomy.method))
-            .withColumn("processed_timestamp", F.current_timestamp()),
+            .withColumn("processed_timestamp", F.current_timestamp())
+            .withColumn(history_sampling.RATE_COLUMN, F.lit(history_sampling.FULL)),
             "fact_message_derived_topics",
         )
 
@@ -300,7 +301,8 @@ def _merge_assignments(
 def prevalence(spark: SparkSession, config: Config, day: dt.date, version: str) -> DataFrame:
     """(topic_key, topic_prevalence): the estimated share of the messages with text of the
     30 days ending on `day` that carry the topic at confidence >= 0.7 (Σ 1/sample_rate over
-    the sampled ones, divided by the count of messages with text)."""
+    the sampled ones, divided by the count of messages with text; on dates history sampling
+    reduced, both weighted by 1/history_sample_rate)."""
     first = day - dt.timedelta(days=PREVALENCE_DAYS - 1)
     window = [
         int((first + dt.timedelta(days=n)).strftime("%Y%m%d")) for n in range(PREVALENCE_DAYS)
@@ -308,7 +310,8 @@ def prevalence(spark: SparkSession, config: Config, day: dt.date, version: str) 
     with_text = (
         storage.read_dates(spark, config, "fact_message_events", window)
         .where(F.col("has_text"))
-        .agg(F.count(F.lit(1)).alias("messages_with_text"))
+        # Dates history sampling reduced count each kept message as 1 / history_sample_rate.
+        .agg(F.sum(history_sampling.weight()).alias("messages_with_text"))
     )
     estimated = (
         storage.read_dates(spark, config, "fact_message_derived_topics", window)
@@ -317,7 +320,7 @@ def prevalence(spark: SparkSession, config: Config, day: dt.date, version: str) 
             & (F.col("topic_confidence") >= CONFIDENT)
         )
         .groupBy("topic_key")
-        .agg(F.sum(F.lit(1.0) / F.col("sample_rate")).alias("estimated_messages"))
+        .agg(F.sum(history_sampling.weight() / F.col("sample_rate")).alias("estimated_messages"))
     )
     return estimated.crossJoin(with_text).select(
         "topic_key",

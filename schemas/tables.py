@@ -83,6 +83,8 @@ FACT_MESSAGE_EVENTS = TableSpec(
             _c("first_read_timestamp", TS, comment="earliest read by a non-sender"),
             _c("first_failed_timestamp", TS, comment="earliest failed status"),
             _c("source_event_id", STRING, NOT_NULL, "event_id of the winning message_sent"),
+            _c("history_sample_rate", DOUBLE,
+               comment="rate of the conversation sample the row was kept at; 1.0 (or null) = kept in full"),
         ]
     ),
     partition_by=(DATE_PARTITION,),
@@ -92,6 +94,9 @@ FACT_MESSAGE_EVENTS = TableSpec(
         "media_count_non_negative": "media_count >= 0",
         "message_sequence_positive": "message_sequence >= 1",
         "sentiment_in_range": "sentiment_score IS NULL OR sentiment_score BETWEEN -1 AND 1",
+        "history_sample_rate_in_unit_interval": (
+            "history_sample_rate IS NULL OR (history_sample_rate > 0 AND history_sample_rate <= 1)"
+        ),
     },
     description=(
         "one row per message (the retry with the earliest server_ts); its status as an accumulating snapshot:"
@@ -116,12 +121,17 @@ FACT_MESSAGE_DERIVED_TOPICS = TableSpec(
             _c("conversation_key", BIGINT, NOT_NULL),
             _c("sender_user_key", BIGINT, NOT_NULL),
             _c("language_code", STRING, comment="ISO 639-1 code of the language the topic was found in"),
+            _c("history_sample_rate", DOUBLE,
+               comment="rate of the conversation sample the row was kept at; 1.0 (or null) = kept in full"),
         ]
     ),
     partition_by=(DATE_PARTITION,),
     constraints={
         "confidence_in_unit_interval": "topic_confidence BETWEEN 0 AND 1",
         "sample_rate_in_unit_interval": "sample_rate > 0 AND sample_rate <= 1",
+        "history_sample_rate_in_unit_interval": (
+            "history_sample_rate IS NULL OR (history_sample_rate > 0 AND history_sample_rate <= 1)"
+        ),
     },
     description=(
         "one row per topic assignment of a sampled message (a message may have several topics), with"
@@ -232,6 +242,76 @@ FACT_EXPERIMENT_DAILY = TableSpec(
         ),
     },
     description="per date, experiment and variant: exact sums over assigned conversations' messages",
+)
+
+FACT_HOURLY_ACTIVITY = TableSpec(
+    "fact_hourly_activity",
+    T.StructType(
+        [
+            _c("date_key", INT, NOT_NULL, "yyyymmdd of server_ts (UTC)"),
+            _c("hour", INT, NOT_NULL, "UTC hour of server_ts, 0-23"),
+            _c("conversation_type", STRING, NOT_NULL, "direct, group, channel or unknown"),
+            _c("device_type", STRING, NOT_NULL, "none for a message without a device"),
+            _c("network_type", STRING, NOT_NULL, "none for a message without a device"),
+            _c("messages", BIGINT, NOT_NULL),
+            _c("senders", BIGINT, NOT_NULL, "distinct senders"),
+            _c("latency_messages", BIGINT, NOT_NULL, "messages with a message_timestamp"),
+            _c("avg_latency_seconds", DOUBLE, comment="mean of server_received - message timestamp"),
+            _c("p95_latency_seconds", DOUBLE, comment="PERCENTILE_CONT(0.95) of the same"),
+            _c("delivered_messages", BIGINT, NOT_NULL, "messages with a first_delivered_timestamp"),
+            _c("read_messages", BIGINT, NOT_NULL, "messages with a first_read_timestamp"),
+            _c("failed_messages", BIGINT, NOT_NULL, "messages whose status is failed"),
+        ]
+    ),
+    partition_by=(DATE_PARTITION,),
+    constraints={
+        "hour_of_day": "hour BETWEEN 0 AND 23",
+        "counts_non_negative": (
+            "messages >= 1 AND senders >= 1 AND latency_messages >= 0 AND delivered_messages >= 0"
+            " AND read_messages >= 0 AND failed_messages >= 0"
+        ),
+    },
+    description="messages per date, UTC hour, conversation type, device type and network type",
+)
+
+FACT_ACTIVITY_ROLLUPS = TableSpec(
+    "fact_activity_rollups",
+    T.StructType(
+        [
+            _c("grain", STRING, NOT_NULL, "week (ISO, Monday to Sunday) or month"),
+            _c("period_start", DATE, NOT_NULL, "the Monday of the week, the 1st of the month"),
+            _c("conversation_type", STRING, NOT_NULL, "direct, group, channel, unknown or all"),
+            _c("messages", BIGINT, NOT_NULL),
+            _c("active_senders", BIGINT, NOT_NULL, "distinct senders over the whole period"),
+            _c("active_conversations", BIGINT, NOT_NULL, "distinct conversations over the period"),
+            _c("new_conversations", BIGINT, NOT_NULL, "conversation_created events in the period"),
+            _c("avg_messages_per_sender", DOUBLE, comment="messages / active_senders"),
+            _c("days_with_messages", INT, NOT_NULL),
+            # extra
+            _c("is_final", BOOL, NOT_NULL, "retention removed a day of the period: never recomputed"),
+        ]
+    ),
+    partition_by=("period_start",),
+    constraints={"known_grain": "grain IN ('week', 'month')"},
+    description="weekly and monthly activity per conversation type and all, kept for the long term",
+)
+
+ACTIVITY_DAILY_SENDERS = TableSpec(
+    "activity_daily_senders",
+    T.StructType(
+        [
+            _c("date_key", INT, NOT_NULL),
+            _c("conversation_type", STRING, NOT_NULL),
+            _c("conversation_key", BIGINT, NOT_NULL),
+            _c("sender_user_key", BIGINT, NOT_NULL),
+            _c("messages", BIGINT, NOT_NULL),
+        ]
+    ),
+    partition_by=(DATE_PARTITION,),
+    description=(
+        "helper of fact_activity_rollups: one row per date, conversation and sender, never sampled,"
+        " so a period's distinct counts read only the period's rows"
+    ),
 )
 
 DIM_USERS = TableSpec(
@@ -630,6 +710,8 @@ ALL_TABLES: tuple[TableSpec, ...] = (
     FACT_USER_METRICS,
     FACT_EXPERIMENT_DAILY,
     DIM_EXPERIMENT_ASSIGNMENTS,
+    FACT_HOURLY_ACTIVITY,
+    FACT_ACTIVITY_ROLLUPS,
     DIM_USERS,
     DIM_DEVICES,
     DIM_CONVERSATIONS,
@@ -646,6 +728,7 @@ ALL_TABLES: tuple[TableSpec, ...] = (
     MEMBERSHIP_EVENTS,
     INGEST_AFFECTED_DATES,
     INGESTED_EVENTS,
+    ACTIVITY_DAILY_SENDERS,
     ERASURE_LOG,
     PIPELINE_RUNS,
     OPS_MINUTE_METRICS,

@@ -15,10 +15,15 @@ from pyspark.sql import types as T
 from jobs import aggregate, storage
 from jobs.config import Config
 from schemas.tables import (
+    ACTIVITY_DAILY_SENDERS,
     DIM_CONVERSATION_PARTICIPANTS,
+    DIM_CONVERSATION_TYPES,
     DIM_CONVERSATIONS,
+    DIM_DEVICES,
     DIM_TOPICS,
+    FACT_ACTIVITY_ROLLUPS,
     FACT_CONVERSATION_METRICS,
+    FACT_HOURLY_ACTIVITY,
     FACT_MESSAGE_DERIVED_TOPICS,
     FACT_MESSAGE_EVENTS,
     FACT_USER_METRICS,
@@ -33,7 +38,8 @@ from tests.frames import NEUTRAL, at
 SPECS = (
     FACT_MESSAGE_EVENTS, FACT_MESSAGE_DERIVED_TOPICS, FACT_CONVERSATION_METRICS,
     FACT_USER_METRICS, DIM_CONVERSATION_PARTICIPANTS, DIM_CONVERSATIONS, DIM_TOPICS,
-    MESSAGE_STATUS_EVENTS, INGEST_AFFECTED_DATES,
+    MESSAGE_STATUS_EVENTS, INGEST_AFFECTED_DATES, DIM_DEVICES, DIM_CONVERSATION_TYPES,
+    FACT_HOURLY_ACTIVITY, FACT_ACTIVITY_ROLLUPS, ACTIVITY_DAILY_SENDERS,
 )
 # Delta's CHECK constraints want positive sequences.
 STORED_DEFAULTS = {**NEUTRAL, T.IntegerType: 1}
@@ -103,7 +109,10 @@ def test_recomputes_affected_dates_in_the_late_window_and_reruns_replace(
 
     counts = aggregate.run_day(spark, config, dt.date(2026, 11, 3))
 
-    assert counts == {"dates": 2, "fact_conversation_metrics": 2, "fact_user_metrics": 2}
+    # Nov 1 (a Sunday) and Nov 3 lie in weeks from Oct 26 and Nov 2 and both in November; each
+    # period has a row for the unknown type and one for all.
+    assert counts == {"dates": 2, "fact_conversation_metrics": 2, "fact_user_metrics": 2,
+                      "fact_hourly_activity": 2, "activity_daily_senders": 2, "fact_activity_rollups": 6}
     expected = spark.createDataFrame(
         [(10, 20261020, 7, None), (10, 20261101, 1, 90.0), (20, 20261103, 1, None)], SUMMARY
     )
@@ -115,7 +124,8 @@ def test_recomputes_affected_dates_in_the_late_window_and_reruns_replace(
     ]
 
     first = {name: storage.read(spark, config, name).collect()
-             for name in ("fact_conversation_metrics", "fact_user_metrics")}
+             for name in ("fact_conversation_metrics", "fact_user_metrics", "fact_hourly_activity",
+                 "activity_daily_senders", "fact_activity_rollups")}
     assert aggregate.run_day(spark, config, dt.date(2026, 11, 3)) == counts
     for name, rows in first.items():
         assert sorted(storage.read(spark, config, name).collect()) == sorted(rows)
@@ -125,7 +135,8 @@ def test_no_affected_dates_writes_nothing(spark: SparkSession, warehouse: Config
     metrics_table = storage.table_path(warehouse, "fact_conversation_metrics")
     version = DeltaTable.forPath(spark, metrics_table).history(1).first()
     counts = aggregate.run_day(spark, warehouse, dt.date(2026, 12, 24))
-    assert counts == {"dates": 0, "fact_conversation_metrics": 0, "fact_user_metrics": 0}
+    assert counts == {"dates": 0, "fact_conversation_metrics": 0, "fact_user_metrics": 0,
+                      "fact_hourly_activity": 0, "activity_daily_senders": 0, "fact_activity_rollups": 0}
     assert DeltaTable.forPath(spark, metrics_table).history(1).first() == version
 
 

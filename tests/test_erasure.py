@@ -187,6 +187,7 @@ def test_every_other_users_rows_are_unchanged(spark: SparkSession, erased: dict)
         ("dim_conversation_participants", "user_key"),
         ("membership_events", "user_key"),
         ("pending_message_status", "user_key"),
+        ("activity_daily_senders", "sender_user_key"),
     ):
         expected = _without(storage.read(spark, before, table), column, user_keys)
         assert_df_equality(storage.read(spark, after, table), expected, ignore_row_order=True,

@@ -191,7 +191,7 @@ def test_explore_shows_the_examples_reports_and_plots(example_run: dict, tmp_pat
     with (EXPECTED / "messages.csv").open(encoding="utf-8") as rows:
         with_device = sum(1 for row in csv.DictReader(rows) if row["device_id"])
     assert sum(int(r["messages"]) for r in versions) == with_device
-    for tag in ("dau-plot", "topics-plot", "latency-plot", "experiments-plot"):
+    for tag in ("dau-plot", "topics-plot", "latency-plot", "experiments-plot", "hourly-plot", "trend-plot"):
         assert drew_an_image(cell(notebook, tag)), tag
     assert files_of(Path(example.warehouse_path)) == before
 

@@ -12,7 +12,7 @@ from pyspark.sql import types as T
 
 from jobs import report, storage
 from jobs.config import Config
-from jobs.transforms import static_dimensions
+from jobs.transforms import activity, static_dimensions
 from schemas.tables import TABLES_BY_NAME, TableSpec
 from tests.conftest import make_config
 
@@ -76,6 +76,23 @@ def warehouse(spark: SparkSession, tmp_path_factory: pytest.TempPathFactory) -> 
         message(6, 20, 2, "2026-11-01T11:31:00", "2026-11-01T11:30:59", None),  # no device
         message(7, 10, 1, "2026-11-02T09:00:00", "2026-11-02T09:00:00", WEB),
     ])
+    # The hourly table as aggregate writes it from these messages (no conversation type known).
+    no_types = spark.createDataFrame([], "conversation_key long, conversation_type string")
+    storage.append(
+        activity.hourly_activity([20261101, 20261102], storage.read(spark, config, "fact_message_events"),
+                                 no_types, storage.read(spark, config, "dim_devices")),
+        config, "fact_hourly_activity",
+    )
+    write(spark, config, "fact_activity_rollups", [
+        {"grain": grain, "period_start": dt.date.fromisoformat(start), "conversation_type": kind,
+         "messages": messages, "active_senders": senders, "avg_messages_per_sender": messages / senders,
+         "days_with_messages": 1}
+        for grain, start, kind, messages, senders in (
+            ("week", "2026-10-26", "all", 6, 2), ("week", "2026-10-26", "direct", 5, 1),
+            ("week", "2026-11-02", "all", 1, 1), ("month", "2026-10-01", "all", 9, 3),
+            ("month", "2026-11-01", "all", 7, 2),
+        )
+    ])
     write(spark, config, "dim_topics", [
         {"topic_key": 1, "topic_name": "music", "topic_category": "leisure"},
         {"topic_key": 2, "topic_name": "travel", "topic_category": "leisure"},
@@ -91,6 +108,11 @@ def warehouse(spark: SparkSession, tmp_path_factory: pytest.TempPathFactory) -> 
         for user, day, sent in ((1, 1, 3), (2, 1, 3), (3, 1, 0), (1, 2, 1), (4, 5, 1))
     ])
     return config
+
+
+def same_nullability(expected: DataFrame, actual: DataFrame) -> DataFrame:
+    """`expected` with the nullability of `actual`'s columns (assert_approx_df_equality compares it)."""
+    return expected.sparkSession.createDataFrame(expected.rdd, actual.schema)
 
 
 def reports(spark: SparkSession, config: Config, end: dt.date, days: int) -> dict[str, DataFrame]:
@@ -116,11 +138,13 @@ def test_delivery_performance(spark: SparkSession, warehouse: Config) -> None:
         "date date, device_type string, network_type string, message_count long, "
         "avg_delivery_latency double, p95_latency double",
     )
-    assert_approx_df_equality(result, expected, 1e-9, ignore_nullable=True)
+    assert_approx_df_equality(result, same_nullability(expected, result), 1e-9, ignore_nullable=True)
 
 
 # Joins between two facts or two derived sets, not with a dimension, may shuffle.
-SHUFFLED_JOINS_ALLOWED = {"top_topics": 1, "top_topics_weighted": 1, "wau_mau_stickiness": 1}
+SHUFFLED_JOINS_ALLOWED = {
+    "top_topics": 1, "top_topics_weighted": 1, "wau_mau_stickiness": 1, "delivery_performance": 1,
+}
 
 
 def test_dimension_joins_are_broadcast(spark: SparkSession, warehouse: Config) -> None:
@@ -139,9 +163,9 @@ def test_dimension_joins_are_broadcast(spark: SparkSession, warehouse: Config) -
 def test_top_topics(spark: SparkSession, warehouse: Config) -> None:
     result = reports(spark, warehouse, NOV_2, 2)["top_topics"]
     expected = spark.createDataFrame(
-        [("music", "leisure", 2, 2, 2), ("travel", "leisure", 1, 1, 1)],
+        [("music", "leisure", 2, 2, 2, 2.0), ("travel", "leisure", 1, 1, 1, 1.0)],
         "topic_name string, topic_category string, message_count long, unique_messages long, "
-        "unique_conversations long",
+        "unique_conversations long, history_weighted_messages double",
     )
     assert_df_equality(result, expected, ignore_nullable=True)
 
@@ -153,12 +177,44 @@ def test_stickiness_and_hourly_volume(spark: SparkSession, warehouse: Config) ->
         "date date, dau long, wau long, mau long, dau_mau_stickiness double, wau_mau_ratio double",
     )
     assert_df_equality(frames["wau_mau_stickiness"], stickiness, ignore_nullable=True)
+    # Latencies 1, 2, 3 s at 10:00; -0.5 and 1 s at 11:00 (message 4 has no client time); 0 s.
     volume = spark.createDataFrame(
-        [(NOV_1, 10, 3, 2, 2, 3), (NOV_1, 11, 3, 2, 1, 3), (NOV_2, 9, 1, 1, 1, 1)],
-        "date date, hour_utc int, message_count long, active_senders long, "
-        "active_conversations long, media_items long",
+        [(NOV_1, 10, 3, 0, 0, 0, 2.0), (NOV_1, 11, 3, 0, 0, 0, 0.25), (NOV_2, 9, 1, 0, 0, 0, 0.0)],
+        "date date, hour_utc int, message_count long, delivered_messages long, read_messages long, "
+        "failed_messages long, avg_latency_seconds double",
     )
-    assert_df_equality(frames["hourly_volume"], volume, ignore_nullable=True)
+    actual = frames["hourly_volume"]
+    assert_approx_df_equality(actual, same_nullability(volume, actual), 1e-9, ignore_nullable=True)
+
+
+def test_delivery_per_hour(spark: SparkSession, warehouse: Config) -> None:
+    result = reports(spark, warehouse, NOV_1, 1)["delivery_hourly"]
+    expected = spark.createDataFrame(
+        [
+            (NOV_1, 10, "unknown", "phone", "wifi", 3, 2.0, 2.9, 0.0, 0.0, 0.0),
+            (NOV_1, 11, "unknown", "phone", "wifi", 1, None, None, 0.0, 0.0, 0.0),
+            (NOV_1, 11, "unknown", "web", "ethernet", 1, -0.5, -0.5, 0.0, 0.0, 0.0),
+        ],
+        "date date, hour_utc int, conversation_type string, device_type string, network_type string, "
+        "message_count long, avg_delivery_latency double, p95_latency double, delivered_share double, "
+        "read_share double, failed_share double",
+    )
+    assert_approx_df_equality(result, same_nullability(expected, result), 1e-9, ignore_nullable=True)
+
+
+def test_activity_trends_show_the_periods_that_overlap_the_range(spark: SparkSession, warehouse: Config) -> None:
+    result = reports(spark, warehouse, NOV_2, 2)["activity_trends"]
+    expected = spark.createDataFrame(
+        [
+            ("week", dt.date(2026, 10, 26), 44, 6, 2, 3.0, 0, 0, 1),
+            ("week", NOV_2, 45, 1, 1, 1.0, 0, 0, 1),
+            ("month", NOV_1, 11, 7, 2, 3.5, 0, 0, 1),
+        ],
+        "grain string, period_start date, week_or_month int, messages long, active_senders long, "
+        "messages_per_sender double, active_conversations long, new_conversations long, "
+        "days_with_messages int",
+    )
+    assert_df_equality(result, same_nullability(expected, result))
 
 
 def test_run_prints_every_report(

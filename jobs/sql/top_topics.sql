@@ -1,12 +1,16 @@
 -- The 20 topics with most confident assignments (confidence >= 0.7) among the messages of
 -- the date range. Counts are of sampled messages, not estimates (see topic_prevalence).
+-- On dates older than history_sampling.full_days only a sample of conversations is kept:
+-- history_weighted_messages weights each assignment by 1 / history_sample_rate (1 on dates
+-- kept in full) to estimate message_count as if the whole history were there.
 -- Parameters: :start_date, :end_date (DATE, inclusive).
 SELECT /*+ BROADCAST(t), BROADCAST(d) */
     t.topic_name,
     t.topic_category,
     COUNT(*)                             AS message_count,
     COUNT(DISTINCT f.message_event_id)   AS unique_messages,
-    COUNT(DISTINCT e.conversation_key)   AS unique_conversations
+    COUNT(DISTINCT e.conversation_key)   AS unique_conversations,
+    SUM(1.0 / COALESCE(f.history_sample_rate, 1.0))  AS history_weighted_messages
 FROM fact_message_derived_topics f
 JOIN dim_topics t
     ON f.topic_key = t.topic_key

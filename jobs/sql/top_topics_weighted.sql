@@ -5,6 +5,10 @@
 -- SUM((1 - p) / p^2) and a normal 95% interval, floored at the sampled count (those messages
 -- are known to carry the topic). Only the latest extraction version of each message counts, so
 -- a keyword update that re-scored some dates does not count their messages twice.
+-- On dates older than history_sampling.full_days only a sample of whole conversations is kept
+-- (history_sample_rate h, 1 on dates kept in full): an assignment there stands for 1/(p*h)
+-- messages, so p below is the product. Conversations are sampled whole, so on such dates the
+-- interval, which treats messages as independent, is too narrow.
 -- Parameters: :start_date, :end_date (DATE, inclusive).
 WITH in_range AS (
     SELECT *
@@ -18,7 +22,8 @@ latest_version AS (
     GROUP BY message_event_id
 ),
 confident AS (
-    SELECT f.topic_key, f.message_event_id, f.conversation_key, f.sample_rate
+    SELECT f.topic_key, f.message_event_id, f.conversation_key,
+           f.sample_rate * COALESCE(f.history_sample_rate, 1.0) AS sample_rate
     FROM in_range f
     JOIN latest_version v
         ON f.message_event_id = v.message_event_id

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from jobs.config import ConfigError, load_config, parse_config
+from jobs.config import ConfigError, HistorySampling, load_config, parse_config
 from tests.conftest import REPO
 
 MINIMAL = {"landing_path": "/data/landing", "warehouse_path": "/data/warehouse"}
@@ -28,13 +28,15 @@ def test_contract_keys_are_read() -> None:
             "topics": {"sample_rate": 0.5, "sample_rate_by_type": {"channel": 0.1}},
             "late_data_days": 5,
             "purge_retain_hours": 0,
-            "retention_days": {"landing": 7, "fact_user_metrics": 0},
+            "retention_days": {"landing": 7, "fact_user_metrics": 0, "fact_activity_rollups": 3650},
+            "history_sampling": {"full_days": 30, "conversation_rate": 0.1},
         },
         environ={},
     )
+    assert config.history_sampling == HistorySampling(full_days=30, conversation_rate=0.1)
     assert (config.topics.rate_for("group"), config.topics.rate_for("channel")) == (0.5, 0.1)
     assert (config.late_data_days, config.purge_retain_hours) == (5, 0)
-    assert config.retention_days == {"landing": 7, "fact_user_metrics": 0}
+    assert config.retention_days == {"landing": 7, "fact_user_metrics": 0, "fact_activity_rollups": 3650}
     assert config.table_path("dim_users") == "/data/warehouse/dim_users"
 
 
@@ -57,6 +59,14 @@ def test_environment_overrides_paths() -> None:
         ({**MINIMAL, "retention_days": {"landng": 7}}, "config key 'retention_days.landng' is not one of"),
         ({**MINIMAL, "warehouse": "/w"}, "config key 'warehouse' is not known"),
         ({**MINIMAL, "topics": {"sample_rate_by_type": {"dm": 0.1}}}, "config key 'topics.sample_rate_by_type.dm'"),
+        ({**MINIMAL, "history_sampling": {"full_days": 30}},
+         "config key 'history_sampling.conversation_rate' is missing"),
+        ({**MINIMAL, "history_sampling": {"full_days": 30, "conversation_rate": 0}},
+         "config key 'history_sampling.conversation_rate' must be in (0, 1]"),
+        ({**MINIMAL, "history_sampling": {"full_days": 3, "conversation_rate": 0.1}},
+         "config key 'history_sampling.full_days' must be more than late_data_days (3)"),
+        ({**MINIMAL, "history_sampling": {"full_day": 30, "conversation_rate": 0.1}},
+         "config key 'history_sampling.full_day' is not known"),
     ],
 )
 def test_bad_config_names_the_key(raw: dict[str, object], message: str) -> None:
