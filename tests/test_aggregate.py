@@ -44,6 +44,7 @@ SPECS = (
 # Delta's CHECK constraints want positive sequences.
 STORED_DEFAULTS = {**NEUTRAL, T.IntegerType: 1}
 SUMMARY = "conversation_key long, date_key int, total_messages int, avg_response double"
+NO_EXPERIMENTS = {"fact_experiment_daily": 0, "dim_experiment_assignments": 0, "malformed_assignment_entries": 0}
 
 
 def table_frame(spark: SparkSession, spec: TableSpec, rows: list[dict[str, Any]]) -> DataFrame:
@@ -112,7 +113,9 @@ def test_recomputes_affected_dates_in_the_late_window_and_reruns_replace(
     # Nov 1 (a Sunday) and Nov 3 lie in weeks from Oct 26 and Nov 2 and both in November; each
     # period has a row for the unknown type and one for all.
     assert counts == {"dates": 2, "fact_conversation_metrics": 2, "fact_user_metrics": 2,
-                      "fact_hourly_activity": 2, "activity_daily_senders": 2, "fact_activity_rollups": 6}
+                      "fact_hourly_activity": 2, "activity_daily_senders": 2, "fact_activity_rollups": 6,
+                      # No conversation here names an experiment.
+                      **NO_EXPERIMENTS}
     expected = spark.createDataFrame(
         [(10, 20261020, 7, None), (10, 20261101, 1, 90.0), (20, 20261103, 1, None)], SUMMARY
     )
@@ -136,7 +139,8 @@ def test_no_affected_dates_writes_nothing(spark: SparkSession, warehouse: Config
     version = DeltaTable.forPath(spark, metrics_table).history(1).first()
     counts = aggregate.run_day(spark, warehouse, dt.date(2026, 12, 24))
     assert counts == {"dates": 0, "fact_conversation_metrics": 0, "fact_user_metrics": 0,
-                      "fact_hourly_activity": 0, "activity_daily_senders": 0, "fact_activity_rollups": 0}
+                      "fact_hourly_activity": 0, "activity_daily_senders": 0, "fact_activity_rollups": 0,
+                      **NO_EXPERIMENTS}
     assert DeltaTable.forPath(spark, metrics_table).history(1).first() == version
 
 
