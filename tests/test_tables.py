@@ -83,6 +83,6 @@ def test_constraints_reject_bad_rows(spark: SparkSession, config: Config) -> Non
     with pytest.raises(Exception, match="topic_assignment_id"):
         spark.sql(
             f"INSERT INTO delta.`{config.table_path('fact_message_derived_topics')}` "
-            "SELECT NULL, 2, 3, 0.5, 'k', 'v', current_timestamp(), 0.25, 20261101, 4, 5"
+            "SELECT NULL, 2, 3, 0.5, 'k', 'v', current_timestamp(), 0.25, 20261101, 4, 5, 'en', 1.0"
         )
     assert storage.read(spark, config, "fact_message_derived_topics").count() == 1
