@@ -48,6 +48,16 @@ TEST_SETTINGS = {
 }
 
 
+def percentile_cont(values: list[float], fraction: float) -> float:
+    """PERCENTILE_CONT(fraction) in plain Python: linear interpolation between the closest
+    ranks, the tests' independent reference for the p95 columns and reports."""
+    ordered = sorted(values)
+    rank = fraction * (len(ordered) - 1)
+    low = int(rank)
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (rank - low)
+
+
 def load_script(name: str, path: Path) -> ModuleType:
     """A file outside the packages (bench/, conf/schedule/) loaded as module `name`. It is
     registered in sys.modules first, where its dataclasses look their module up."""

@@ -9,7 +9,6 @@ import dataclasses
 import datetime as dt
 import gzip
 import json
-import math
 import shutil
 from collections import defaultdict
 from collections.abc import Iterator
@@ -23,7 +22,7 @@ from pyspark.sql import functions as F
 
 from jobs import aggregate, storage
 from jobs.config import Config
-from tests.conftest import EXAMPLES
+from tests.conftest import EXAMPLES, percentile_cont
 
 pytestmark = pytest.mark.slow
 
@@ -69,14 +68,6 @@ def created_conversations() -> dict[str, tuple[str, dt.date]]:
     return {conversation: (kind, when.date()) for conversation, (when, kind) in earliest.items()}
 
 
-def p95(values: list[float]) -> float:
-    """PERCENTILE_CONT(0.95): linear interpolation between the closest ranks."""
-    ordered = sorted(values)
-    rank = 0.95 * (len(ordered) - 1)
-    low, high = math.floor(rank), math.ceil(rank)
-    return ordered[low] + (ordered[high] - ordered[low]) * (rank - low)
-
-
 def expected_hourly(types: dict[str, str]) -> list[tuple]:
     groups: dict[tuple, list[dict[str, str]]] = defaultdict(list)
     for row in expected_messages():
@@ -91,7 +82,7 @@ def expected_hourly(types: dict[str, str]) -> list[tuple]:
         result.append((
             *key, len(rows), len({r["sender_user_id"] for r in rows}), len(latencies),
             sum(latencies) / len(latencies) if latencies else None,
-            p95(latencies) if latencies else None,
+            percentile_cont(latencies, 0.95) if latencies else None,
             sum(1 for r in rows if r["first_delivered_ts"]), sum(1 for r in rows if r["first_read_ts"]),
             sum(1 for r in rows if r["status"] == "failed"),
         ))

@@ -19,7 +19,7 @@ from jobs.generate import generate
 from jobs.transforms import synthetic
 from schemas.tables import FACT_EXPERIMENT_DAILY, day_of
 from tests import experiment_reference as ref
-from tests.conftest import install_warehouse, make_config
+from tests.conftest import install_warehouse, make_config, percentile_cont
 
 pytestmark = pytest.mark.slow
 
@@ -130,15 +130,6 @@ def test_report_finds_the_planted_effect_and_states_its_false_positive_rate(
 FALSE_POSITIVE_BOUND = 0.10
 
 
-def percentile(values: list[float], fraction: float) -> float:
-    """Linear interpolation between closest ranks, as PERCENTILE_CONT."""
-    ordered = sorted(values)
-    rank = fraction * (len(ordered) - 1)
-    low = int(rank)
-    high = min(low + 1, len(ordered) - 1)
-    return ordered[low] + (ordered[high] - ordered[low]) * (rank - low)
-
-
 def version_order(version: str) -> tuple:
     return tuple(int(part) if part.isdigit() else -1 for part in version.split("."))
 
@@ -162,7 +153,7 @@ def test_versions_report_matches_python_over_the_generated_rows(
                      for m in rows if m["message_timestamp"] is not None]
         expected.append((
             version, len(rows), len({m["sender_user_key"] for m in rows}),
-            sum(latencies) / len(latencies), percentile(latencies, 0.95),
+            sum(latencies) / len(latencies), percentile_cont(latencies, 0.95),
             sum(m["message_status_key"] in failed for m in rows) / len(rows),
             sum(m["first_read_timestamp"] is not None for m in rows) / len(rows),
         ))

@@ -25,7 +25,7 @@ from jobs.config import Config
 from jobs.session import JARS_ENV
 from notebooks._setup import CONF_ENV, optional_table
 from tests import experiment_reference
-from tests.conftest import EXAMPLES, REPO, make_config
+from tests.conftest import EXAMPLES, REPO, make_config, percentile_cont
 from tests.test_experiments import example_creations, example_messages
 
 NOTEBOOKS = REPO / "notebooks"
@@ -133,15 +133,6 @@ def files_of(root: Path) -> dict[str, tuple[int, int]]:
     }
 
 
-def percentile(values: list[float], fraction: float) -> float:
-    """Linear interpolation between closest ranks, as PERCENTILE_CONT."""
-    ordered = sorted(values)
-    rank = fraction * (len(ordered) - 1)
-    low = int(rank)
-    high = min(low + 1, len(ordered) - 1)
-    return ordered[low] + (ordered[high] - ordered[low]) * (rank - low)
-
-
 def expected_latency_by_network() -> dict[str, tuple[int, float, float]]:
     """Messages, p50 and p95 of server - client time per network type, from messages.csv."""
     latencies: dict[str, list[float]] = defaultdict(list)
@@ -151,7 +142,7 @@ def expected_latency_by_network() -> dict[str, tuple[int, float, float]]:
                 server, client = (dt.datetime.fromisoformat(row[k]) for k in ("server_ts", "client_ts"))
                 latencies[row["network_type"]].append((server - client).total_seconds())
     return {
-        network: (len(values), percentile(values, 0.5), percentile(values, 0.95))
+        network: (len(values), percentile_cont(values, 0.5), percentile_cont(values, 0.95))
         for network, values in latencies.items()
     }
 
