@@ -29,6 +29,8 @@ REPORTS: tuple[str, ...] = (
     "hourly_volume",
     "delivery_hourly",
     "activity_trends",
+    "messages_by_language",
+    "top_topics_by_language",
 )
 # Named reports run one at a time (`report experiments`, `report versions`).
 EXPERIMENTS, VERSIONS = "experiments", "versions"
@@ -57,6 +59,8 @@ MAX_PRINTED_ROWS = 1_000
 HISTORY_WEIGHTED = {
     "top_topics": "history_weighted_messages weights each row by 1/history_sample_rate",
     "top_topics_weighted": "estimates weight each row by 1/(sample_rate * history_sample_rate)",
+    "messages_by_language": "history_weighted_messages weights each row by 1/history_sample_rate",
+    "top_topics_by_language": "history_weighted_messages weights each row by 1/history_sample_rate",
 }
 PARAMETER = re.compile(r":(start_date|end_date)\b")
 

@@ -180,9 +180,13 @@ def test_explore_shows_the_examples_reports_and_plots(example_run: dict, tmp_pat
         ("groups_v3", "treatment", sum(row[4] for row in daily), "NULL")]
     versions = shown_rows(cell(notebook, "versions-table"))
     with (EXPECTED / "messages.csv").open(encoding="utf-8") as rows:
-        with_device = sum(1 for row in csv.DictReader(rows) if row["device_id"])
-    assert sum(int(r["messages"]) for r in versions) == with_device
-    for tag in ("dau-plot", "topics-plot", "latency-plot", "experiments-plot", "hourly-plot", "trend-plot"):
+        message_rows = list(csv.DictReader(rows))
+    assert sum(int(r["messages"]) for r in versions) == sum(1 for row in message_rows if row["device_id"])
+    languages, per_language_topics = shown_tables(printed(cell(notebook, "languages-table")))
+    assert sum(int(r["messages"]) for r in languages) == len(message_rows)
+    assert all(int(r["topic_rank"]) <= 5 for r in per_language_topics)
+    for tag in ("dau-plot", "topics-plot", "latency-plot", "experiments-plot", "hourly-plot", "trend-plot",
+                "languages-plot"):
         assert drew_an_image(cell(notebook, tag)), tag
     assert files_of(Path(example.warehouse_path)) == before
 

@@ -44,7 +44,7 @@ def write(spark: SparkSession, config: Config, name: str, rows: list[dict[str, A
 
 
 def message(mid: int, conv: int, sender: int, server: str, client: str | None,
-            device: int | None) -> dict[str, Any]:
+            device: int | None, language: str | None = None) -> dict[str, Any]:
     server_ts = at(server)
     assert server_ts is not None
     return {
@@ -52,7 +52,7 @@ def message(mid: int, conv: int, sender: int, server: str, client: str | None,
         "date_key": int(server_ts.strftime("%Y%m%d")),
         "time_key": server_ts.hour * 100 + server_ts.minute, "device_key": device,
         "server_received_timestamp": server_ts, "message_timestamp": at(client),
-        "media_count": 1, "message_id": f"m{mid}",
+        "media_count": 1, "message_id": f"m{mid}", "language_code": language,
     }
 
 
@@ -68,13 +68,13 @@ def warehouse(spark: SparkSession, tmp_path_factory: pytest.TempPathFactory) -> 
         {"device_key": WEB, "device_id": "d2", "device_type": "web", "network_type": "ethernet"},
     ])
     write(spark, config, "fact_message_events", [
-        message(1, 10, 1, "2026-11-01T10:00:01", "2026-11-01T10:00:00", PHONE),
-        message(2, 10, 2, "2026-11-01T10:05:02", "2026-11-01T10:05:00", PHONE),
-        message(3, 20, 1, "2026-11-01T10:59:03", "2026-11-01T10:59:00", PHONE),
-        message(4, 20, 1, "2026-11-01T11:00:00", None, PHONE),  # counted, no latency
-        message(5, 20, 2, "2026-11-01T11:30:00", "2026-11-01T11:30:00.500", WEB),  # skewed
-        message(6, 20, 2, "2026-11-01T11:31:00", "2026-11-01T11:30:59", None),  # no device
-        message(7, 10, 1, "2026-11-02T09:00:00", "2026-11-02T09:00:00", WEB),
+        message(1, 10, 1, "2026-11-01T10:00:01", "2026-11-01T10:00:00", PHONE, "en"),
+        message(2, 10, 2, "2026-11-01T10:05:02", "2026-11-01T10:05:00", PHONE, "es"),
+        message(3, 20, 1, "2026-11-01T10:59:03", "2026-11-01T10:59:00", PHONE, "en"),
+        message(4, 20, 1, "2026-11-01T11:00:00", None, PHONE),  # counted, no latency; no text
+        message(5, 20, 2, "2026-11-01T11:30:00", "2026-11-01T11:30:00.500", WEB, "und"),  # skewed
+        message(6, 20, 2, "2026-11-01T11:31:00", "2026-11-01T11:30:59", None, "en"),  # no device
+        message(7, 10, 1, "2026-11-02T09:00:00", "2026-11-02T09:00:00", WEB, "de"),
     ])
     # The hourly table as aggregate writes it from these messages (no conversation type known).
     no_types = spark.createDataFrame([], "conversation_key long, conversation_type string")
@@ -99,8 +99,9 @@ def warehouse(spark: SparkSession, tmp_path_factory: pytest.TempPathFactory) -> 
     ])
     write(spark, config, "fact_message_derived_topics", [
         {"topic_assignment_id": mid * 10 + topic, "message_event_id": mid, "topic_key": topic,
-         "topic_confidence": confidence, "date_key": 20261101, "sample_rate": 0.25}
-        for mid, topic, confidence in ((1, 1, 0.9), (3, 1, 0.7), (2, 2, 0.8), (5, 2, 0.69))
+         "topic_confidence": confidence, "date_key": 20261101, "sample_rate": 0.25, "language_code": language}
+        for mid, topic, confidence, language in (
+            (1, 1, 0.9, "en"), (3, 1, 0.7, "en"), (2, 2, 0.8, "es"), (5, 2, 0.69, "und"))
     ])
     write(spark, config, "fact_user_metrics", [
         {"user_metric_id": user * 100 + day, "user_key": user, "date_key": 20261100 + day,
@@ -215,6 +216,29 @@ def test_activity_trends_show_the_periods_that_overlap_the_range(spark: SparkSes
         "days_with_messages int",
     )
     assert_df_equality(result, same_nullability(expected, result))
+
+
+def test_messages_by_language(spark: SparkSession, warehouse: Config) -> None:
+    result = reports(spark, warehouse, NOV_2, 2)["messages_by_language"]
+    expected = spark.createDataFrame(
+        [("en", 3, 2, 42.86, 3.0), ("(no text)", 1, 1, 14.29, 1.0), ("de", 1, 1, 14.29, 1.0),
+         ("es", 1, 1, 14.29, 1.0), ("und", 1, 1, 14.29, 1.0)],
+        "language_code string, messages long, senders long, percent_of_messages double, "
+        "history_weighted_messages double",
+    )
+    assert_approx_df_equality(result, same_nullability(expected, result), 1e-9, ignore_nullable=True)
+
+
+def test_top_topics_by_language_counts_confident_assignments_in_their_language(
+    spark: SparkSession, warehouse: Config
+) -> None:
+    result = reports(spark, warehouse, NOV_2, 2)["top_topics_by_language"]
+    expected = spark.createDataFrame(
+        [("en", 1, "music", 2, 2.0), ("es", 1, "travel", 1, 1.0)],
+        "language_code string, topic_rank int, topic_name string, message_count long, "
+        "history_weighted_messages double",
+    )
+    assert_approx_df_equality(result, same_nullability(expected, result), 1e-9, ignore_nullable=True)
 
 
 def test_run_prints_every_report(
