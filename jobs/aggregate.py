@@ -42,6 +42,12 @@ DAILY_SENDERS = "activity_daily_senders"
 ROLLUPS = "fact_activity_rollups"
 
 
+def written_rows(spark: SparkSession, config: Config, name: str) -> int:
+    """Rows the table's latest write put in, from the commit's own metrics: reading the rows
+    back only to count them cost a Spark job per table and night."""
+    return storage.last_operation_metrics(spark, config, name, {"WRITE"}).get("numOutputRows", 0)
+
+
 def affected_dates(spark: SparkSession, config: Config, landing_day: dt.date) -> list[int]:
     """The event dates landing day D touched, no older than D - late_data_days."""
     oldest = date_key(landing_day - dt.timedelta(days=config.late_data_days))
@@ -134,7 +140,7 @@ def refresh_assignments(spark: SparkSession, config: Config) -> dict[str, int]:
         storage.overwrite(experiment_assignments(entries), config, EXPERIMENT_ASSIGNMENTS)
         malformed = malformed_entries(entries).count()
         entries.unpersist()
-        rows = storage.read(spark, config, EXPERIMENT_ASSIGNMENTS).count()
+        rows = written_rows(spark, config, EXPERIMENT_ASSIGNMENTS)
         report.rows_out = rows
         report.details["malformed_entries"] = malformed
     if malformed:
@@ -188,9 +194,8 @@ def write_rollups(spark: SparkSession, config: Config, date_keys: list[int]) -> 
     periods = activity.periods_of(date_keys) - final_periods(spark, config)
     if not periods:
         return 0
-    predicate = periods_predicate(periods)
-    storage.replace_where(rollups(spark, config, periods), config, ROLLUPS, predicate)
-    return storage.read(spark, config, ROLLUPS).where(predicate).count()
+    storage.replace_where(rollups(spark, config, periods), config, ROLLUPS, periods_predicate(periods))
+    return written_rows(spark, config, ROLLUPS)
 
 
 def run_day(spark: SparkSession, config: Config, day: dt.date) -> dict[str, int]:
@@ -216,9 +221,7 @@ def run_day(spark: SparkSession, config: Config, day: dt.date) -> dict[str, int]
     for name, frame in outputs:
         with step(name) as report:
             storage.replace_dates(frame, config, name, date_keys)
-            # The write's own metrics: reading the dates back only to count them cost a job.
-            written = storage.last_operation_metrics(spark, config, name, {"WRITE"})
-            counts[name] = written.get("numOutputRows", 0)
+            counts[name] = written_rows(spark, config, name)
             report.rows_out = counts[name]
             report.details["dates"] = f"{date_keys[0]}..{date_keys[-1]}"
     metrics.release()

@@ -444,12 +444,8 @@ def _record_affected_dates(
     known_dates = spark.createDataFrame(
         [(key,) for key in sorted({*message_dates, *next_days, *status_dates})], "date_key int"
     )
-    affected_rows = (
-        own_dates.unionByName(known_dates)
-        .unionByName(membership_dates)
-        .distinct()
-        .select(F.lit(day).alias("landing_date"), "date_key")
-    )
+    # A few dates: collected once and written from the driver, not written and read back.
+    affected = sorted(_distinct_dates(own_dates.unionByName(known_dates).unionByName(membership_dates)))
+    affected_rows = spark.createDataFrame([(day, key) for key in affected], "landing_date date, date_key int")
     storage.replace_where(affected_rows, config, "ingest_affected_dates", f"landing_date = DATE'{day.isoformat()}'")
-    return [row["date_key"] for row in storage.read(spark, config, "ingest_affected_dates")
-            .where(F.col("landing_date") == F.lit(day)).collect()]
+    return affected
