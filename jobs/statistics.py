@@ -52,11 +52,12 @@ class ClusteredSample:
     and Σy_c². The clusters are the independent units: pairs of one conversation resemble each
     other, so counting pairs as independent makes intervals too narrow and p-values too small.
 
-    `n` and `std` are the clusters' count and the standard deviation that, over that many
-    independent units, gives the cluster-robust (CR1) standard error of the mean,
-    sqrt(k / (k - 1) · Σ(y_c - mean · n_c)² / (Σn_c)²); so the t interval and Welch's t-test
-    take them as they take a Sample's (with k - 1 degrees of freedom). With one observation
-    per cluster they are the Sample's own mean, n and std."""
+    The clusters weigh n_c each, so a busy one counts for many: `n` is the effective number of
+    clusters (Kish) k = (Σn_c)² / Σn_c², and `std` the standard deviation that over k units
+    gives the cluster-robust standard error of the mean, sqrt(k / (k - 1) · Σ(y_c - mean · n_c)²
+    / (Σn_c)²): the CR1 error with k for the count. The t interval and Welch's t-test take them
+    as they take a Sample's (k - 1 degrees of freedom). With one observation per cluster they
+    are the Sample's own mean, n and std."""
 
     clusters: int
     observations: int
@@ -66,8 +67,10 @@ class ClusteredSample:
     squared_totals: Decimal | int
 
     @property
-    def n(self) -> int:
-        return self.clusters
+    def n(self) -> float:
+        if not self.squared_observations:
+            return 0.0
+        return self.observations * self.observations / self.squared_observations
 
     @property
     def mean(self) -> float | None:
@@ -75,16 +78,17 @@ class ClusteredSample:
 
     @property
     def std(self) -> float | None:
-        if self.clusters < MIN_OBSERVATIONS or not self.observations:
+        effective = self.n
+        if effective < MIN_OBSERVATIONS:
             return None
         with localcontext() as context:
             context.prec = DECIMAL_DIGITS
             mean = Decimal(self.total) / self.observations
             residuals = (Decimal(self.squared_totals) - 2 * mean * Decimal(self.cross)
                          + mean * mean * self.squared_observations)
-            variance = residuals / (self.clusters - 1) * self.clusters * self.clusters \
-                / (Decimal(self.observations) * self.observations)
-        return math.sqrt(max(float(variance), 0.0))
+            # k / (k - 1) * residuals / N^2 is the variance of the mean; times k, its std's square
+            per_unit = residuals / (Decimal(self.observations) * self.observations)
+        return math.sqrt(max(float(per_unit), 0.0) * effective * effective / (effective - 1))
 
 
 def _finite(value: float) -> float | None:

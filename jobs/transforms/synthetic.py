@@ -84,7 +84,7 @@ PLANTED_EXPERIMENT, PLANTED_VARIANT = "reply_nudge", "treatment"
 # Whether anyone reads a message is drawn once per message, alike in every conversation, so
 # that messages are independent observations of the read rate, as the report's two-proportion
 # z-test counts them; which further recipients read it too is drawn per recipient.
-READ_SHARE, PLANTED_READ_SHARE, OTHER_READERS_SHARE = 0.7, 0.9, 0.45
+READ_SHARE, PLANTED_READ_SHARE, OTHER_READERS_SHARE = 0.55, 0.9, 0.45
 DELIVERED_SHARE = 0.88
 # The older form, `"experiment": "<name>"` (= variant treatment), on some conversations.
 OLD_FORM_EXPERIMENT, OLD_FORM_SHARE = "compose_v2", 0.1

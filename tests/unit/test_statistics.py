@@ -71,10 +71,12 @@ def clustered_of(clusters: list[list[float]]) -> statistics.ClusteredSample:
         sum(len(values) * total for values, total in zip(clusters, totals, strict=True)), sum(t * t for t in totals))
 
 
-def cluster_robust(clusters: list[list[float]]) -> tuple[float, float, int]:
-    """(mean, squared standard error, clusters) of the ratio mean, written out: the CR1
-    variance k / (k - 1) * sum of (cluster total - mean * cluster size)^2 / (all observations)^2."""
-    k, n = len(clusters), sum(len(values) for values in clusters)
+def cluster_robust(clusters: list[list[float]]) -> tuple[float, float, float]:
+    """(mean, squared standard error, effective clusters) of the ratio mean, written out: k =
+    (all observations)^2 / sum of (cluster size)^2, and the variance k / (k - 1) * sum of
+    (cluster total - mean * cluster size)^2 / (all observations)^2."""
+    n = sum(len(values) for values in clusters)
+    k = n**2 / sum(len(values) ** 2 for values in clusters)
     mean = sum(sum(values) for values in clusters) / n
     residuals = sum((sum(values) - mean * len(values)) ** 2 for values in clusters)
     return mean, k / (k - 1) * residuals / n**2, k
@@ -107,6 +109,7 @@ def test_clustered_interval_and_welch_use_the_cluster_robust_standard_error() ->
 
 def test_what_cannot_be_computed_for_clusters_is_none() -> None:
     assert clustered_of([[1.0, 2.0]]).std is None  # one cluster
+    assert clustered_of([[1.0] * 9, [2.0]]).std is None  # one cluster's worth: k = 100 / 82
     assert clustered_of([[], []]).mean is None and clustered_of([[], []]).std is None
 
 
