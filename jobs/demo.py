@@ -1,5 +1,5 @@
 """`demo`: a week of synthetic data through the nightly run, then the design's three reports,
-the experiments report (the generator plants a faster-reply effect in reply_nudge/treatment)
+the experiments report (the generator plants a higher read share in reply_nudge/treatment)
 and the app versions report.
 
 It writes to the configured landing path and warehouse (data/ by default), so what it leaves

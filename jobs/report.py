@@ -144,12 +144,16 @@ def experiment_rows(totals: list[Row]) -> list[tuple[Any, ...]]:
     return rows
 
 
-def _samples(total: Row) -> tuple[statistics.Sample, statistics.Sample]:
+def _samples(total: Row) -> tuple[statistics.Sample, statistics.ClusteredSample]:
+    """Messages per conversation-day, and response times clustered by conversation-day: the
+    conversation-day is the unit of both (a conversation is what an experiment assigns)."""
     per_conversation = statistics.Sample(
         int(total["conversation_days"]), int(total["messages"]), int(total["sum_squared_conversation_messages"])
     )
-    responses = statistics.Sample(
-        int(total["response_pairs"]), total["sum_response_seconds"], total["sum_squared_response_seconds"]
+    responses = statistics.ClusteredSample(
+        int(total["conversation_days"]), int(total["response_pairs"]), total["sum_response_seconds"],
+        int(total["sum_squared_conversation_pairs"]), total["sum_conversation_pairs_response_seconds"],
+        total["sum_squared_conversation_response_seconds"],
     )
     return per_conversation, responses
 
@@ -159,7 +163,8 @@ def _experiment_row(total: Row, control: Row | None) -> tuple[Any, ...]:
     reads, messages = int(total["read_messages"]), int(total["messages"])
     read_rate = reads / messages if messages else None
     figures: list[tuple[float | None, ...]] = []
-    for sample, index in ((per_conversation, 0), (responses, 1)):
+    samples: tuple[statistics.Sample | statistics.ClusteredSample, ...] = (per_conversation, responses)
+    for index, sample in enumerate(samples):
         low, high = statistics.mean_interval(sample)
         diff = p_value = None
         if control is not None:

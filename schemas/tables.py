@@ -232,6 +232,13 @@ FACT_EXPERIMENT_DAILY = TableSpec(
             # extra: the variance of messages per active conversation-day
             _c("sum_squared_conversation_messages", BIGINT, NOT_NULL,
                "sum over the active conversations of (their messages that date)^2"),
+            # extra: the variance of the mean response time with conversation-days as the units
+            _c("sum_squared_conversation_pairs", BIGINT, NOT_NULL,
+               "sum over the active conversations of (their response pairs that date)^2"),
+            _c("sum_conversation_pairs_response_seconds", SECONDS_SUM, NOT_NULL,
+               "sum over the active conversations of their pairs times their pairs' response seconds"),
+            _c("sum_squared_conversation_response_seconds", SQUARED_SECONDS_SUM, NOT_NULL,
+               "sum over the active conversations of (their pairs' response seconds)^2"),
         ]
     ),
     partition_by=(DATE_PARTITION,),

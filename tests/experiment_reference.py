@@ -64,7 +64,8 @@ def micros_of(instant: dt.datetime) -> int:
 def experiment_daily(messages: Iterable[Message], assigned: dict[Any, dict[str, str]]) -> list[tuple]:
     """Rows (date, experiment, variant, conversations_active, messages, senders, read_messages,
     response_pairs, sum_response_seconds, sum_squared_response_seconds,
-    sum_squared_conversation_messages), sorted."""
+    sum_squared_conversation_messages, then over each conversation's pairs that date: the sums
+    of (their count)^2, their count * their seconds, (their seconds)^2), sorted."""
     with localcontext() as context:
         context.prec = 60  # every sum exact, whatever its size
         return _experiment_daily(messages, assigned)
@@ -78,7 +79,9 @@ def _experiment_daily(messages: Iterable[Message], assigned: dict[Any, dict[str,
 
     def cell(key: tuple) -> dict[str, Any]:
         return cells.setdefault(key, {"conversations": defaultdict(int), "senders": set(), "read": 0,
-                                      "pairs": 0, "sum": Decimal(0), "squares": Decimal(0)})
+                                      "pairs": 0, "sum": Decimal(0), "squares": Decimal(0),
+                                      "conversation_pairs": defaultdict(int),
+                                      "conversation_seconds": defaultdict(Decimal)})
 
     for conversation, rows in by_conversation.items():
         for experiment, variant in assigned.get(conversation, {}).items():
@@ -96,9 +99,14 @@ def _experiment_daily(messages: Iterable[Message], assigned: dict[Any, dict[str,
                         c["pairs"] += 1
                         c["sum"] += seconds
                         c["squares"] += seconds * seconds
+                        c["conversation_pairs"][conversation] += 1
+                        c["conversation_seconds"][conversation] += seconds
                 previous = message
     return sorted(
         (date, experiment, variant, len(c["conversations"]), sum(c["conversations"].values()), len(c["senders"]),
-         c["read"], c["pairs"], c["sum"], c["squares"], sum(n * n for n in c["conversations"].values()))
+         c["read"], c["pairs"], c["sum"], c["squares"], sum(n * n for n in c["conversations"].values()),
+         sum(n * n for n in c["conversation_pairs"].values()),
+         sum((n * c["conversation_seconds"][k] for k, n in c["conversation_pairs"].items()), Decimal(0)),
+         sum((y * y for y in c["conversation_seconds"].values()), Decimal(0)))
         for (date, experiment, variant), c in cells.items()
     )

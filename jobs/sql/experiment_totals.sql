@@ -13,7 +13,10 @@ WITH daily AS (
         SUM(read_messages)                     AS read_messages,
         SUM(response_pairs)                    AS response_pairs,
         SUM(sum_response_seconds)              AS sum_response_seconds,
-        SUM(sum_squared_response_seconds)      AS sum_squared_response_seconds
+        SUM(sum_squared_response_seconds)      AS sum_squared_response_seconds,
+        SUM(sum_squared_conversation_pairs)    AS sum_squared_conversation_pairs,
+        SUM(sum_conversation_pairs_response_seconds)   AS sum_conversation_pairs_response_seconds,
+        SUM(sum_squared_conversation_response_seconds) AS sum_squared_conversation_response_seconds
     FROM fact_experiment_daily
     WHERE date_key BETWEEN CAST(date_format(:start_date, 'yyyyMMdd') AS INT)
                        AND CAST(date_format(:end_date, 'yyyyMMdd') AS INT)

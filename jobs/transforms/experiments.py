@@ -19,6 +19,7 @@ from collections.abc import Sequence
 
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
+from pyspark.sql import types as T
 
 from schemas.tables import SECONDS_SUM, SQUARED_SECONDS_SUM
 
@@ -112,6 +113,14 @@ def _micros(seconds: Column) -> Column:
     return F.round(seconds * F.lit(MICROS_PER_SECOND)).cast("long")
 
 
+def _seconds(micros: Column, target: T.DecimalType, per_second: int) -> Column:
+    """A DECIMAL(38,0) sum of (squared) microseconds, 0 when null, as (squared) seconds at
+    `target`. Cast to the target scale first: divided at DECIMAL(38,0), Spark would keep only
+    six decimals of the quotient and round the squares."""
+    zero = F.lit(0).cast("decimal(38,0)")
+    return (F.coalesce(micros, zero).cast(target) / F.lit(per_second)).cast(target)
+
+
 def experiment_daily(
     date_keys: Sequence[int], messages: DataFrame, pairs: DataFrame, assignments: DataFrame
 ) -> DataFrame:
@@ -138,17 +147,28 @@ def experiment_daily(
     )
     # Whole microseconds as DECIMAL: sums and sums of squares are exact in any order.
     micros = _micros(F.col("response_time_seconds")).cast("decimal(38,0)")
+    # Per conversation-day first: the report counts conversation-days as the independent units
+    # of the mean response time (pairs of one conversation resemble each other), which needs
+    # the sums of n_c^2, n_c * y_c and y_c^2 over them (n_c pairs, y_c their seconds).
     responses = (
         _on_dates(pairs, date_keys)
         .join(assigned, on="conversation_key", how="inner")
+        .groupBy(*group, "conversation_key")
+        .agg(
+            F.count(F.lit(1)).alias("pairs"),
+            F.sum(micros).alias("micros"),
+            F.sum(micros * micros).alias("squared_micros"),
+        )
         .groupBy(*group)
         .agg(
-            F.count(F.lit(1)).alias("response_pairs"),
-            F.sum(micros).alias("sum_micros"),
-            F.sum(micros * micros).alias("sum_squared_micros"),
+            F.sum("pairs").alias("response_pairs"),
+            F.sum("micros").alias("sum_micros"),
+            F.sum("squared_micros").alias("sum_squared_micros"),
+            F.sum(F.col("pairs") * F.col("pairs")).alias("sum_squared_conversation_pairs"),
+            F.sum(F.col("pairs").cast("decimal(38,0)") * F.col("micros")).alias("sum_conversation_pairs_micros"),
+            F.sum(F.col("micros") * F.col("micros")).alias("sum_squared_conversation_micros"),
         )
     )
-    zero = F.lit(0).cast("decimal(38,0)")
     return (
         base.join(per_conversation, on=group, how="inner")
         .join(responses, on=group, how="left")
@@ -159,13 +179,15 @@ def experiment_daily(
             F.col("senders").cast("int").alias("senders"),
             F.col("read_messages").cast("int").alias("read_messages"),
             F.coalesce(F.col("response_pairs"), F.lit(0)).cast("int").alias("response_pairs"),
-            # Cast to the target scale first: divided at DECIMAL(38,0), Spark would keep only
-            # six decimals of the quotient and round the squares.
-            (F.coalesce(F.col("sum_micros"), zero).cast(SECONDS_SUM) / F.lit(MICROS_PER_SECOND))
-            .cast(SECONDS_SUM).alias("sum_response_seconds"),
-            (F.coalesce(F.col("sum_squared_micros"), zero).cast(SQUARED_SECONDS_SUM)
-             / F.lit(MICROS_PER_SECOND * MICROS_PER_SECOND))
-            .cast(SQUARED_SECONDS_SUM).alias("sum_squared_response_seconds"),
+            _seconds(F.col("sum_micros"), SECONDS_SUM, MICROS_PER_SECOND).alias("sum_response_seconds"),
+            _seconds(F.col("sum_squared_micros"), SQUARED_SECONDS_SUM, MICROS_PER_SECOND ** 2)
+            .alias("sum_squared_response_seconds"),
             F.col("sum_squared_conversation_messages").cast("long").alias("sum_squared_conversation_messages"),
+            F.coalesce(F.col("sum_squared_conversation_pairs"), F.lit(0)).cast("long")
+            .alias("sum_squared_conversation_pairs"),
+            _seconds(F.col("sum_conversation_pairs_micros"), SECONDS_SUM, MICROS_PER_SECOND)
+            .alias("sum_conversation_pairs_response_seconds"),
+            _seconds(F.col("sum_squared_conversation_micros"), SQUARED_SECONDS_SUM, MICROS_PER_SECOND ** 2)
+            .alias("sum_squared_conversation_response_seconds"),
         )
     )

@@ -74,12 +74,18 @@ GARBAGE_LINES = ("<!DOCTYPE html><title>504 Gateway Timeout</title>",
 CONVERSATION_TYPES_FIRST = ("group", "direct", "channel")
 UNKNOWN_EVENT_TYPES = ("typing_started", "reaction_added", "call_started", "message_edited")
 # Experiments in conversation_created metadata (analytics.md): (name, share of conversations
-# enrolled, variants drawn evenly). One effect is planted: in `reply_nudge`'s `treatment`
-# replies come faster (PLANTED_GAP_FACTOR times the gaps of a burst); `treatment_b` and
-# `dark_theme` change nothing, so a report that finds them different is a false positive.
+# enrolled, variants drawn evenly). One effect is planted: in `reply_nudge`'s `treatment` the
+# nudge gets more messages read (PLANTED_READ_SHARE of them instead of READ_SHARE);
+# `treatment_b` and `dark_theme` change nothing, so a report that finds them different is a
+# false positive.
 EXPERIMENTS = (("reply_nudge", 0.5, ("control", "treatment", "treatment_b")),
                ("dark_theme", 0.5, ("control", "treatment")))
-PLANTED_EXPERIMENT, PLANTED_VARIANT, PLANTED_GAP_FACTOR = "reply_nudge", "treatment", 0.6
+PLANTED_EXPERIMENT, PLANTED_VARIANT = "reply_nudge", "treatment"
+# Whether anyone reads a message is drawn once per message, alike in every conversation, so
+# that messages are independent observations of the read rate, as the report's two-proportion
+# z-test counts them; which further recipients read it too is drawn per recipient.
+READ_SHARE, PLANTED_READ_SHARE, OTHER_READERS_SHARE = 0.55, 0.9, 0.45
+DELIVERED_SHARE = 0.88
 # The older form, `"experiment": "<name>"` (= variant treatment), on some conversations.
 OLD_FORM_EXPERIMENT, OLD_FORM_SHARE = "compose_v2", 0.1
 # Clients that send a malformed entry (a number as variant): ignored and counted downstream.
@@ -629,9 +635,7 @@ def messages(world: World) -> Callable[[DataFrame], DataFrame]:
                                * F.pow(world.uniform("burst_conversation", *burst), 2.2))
         frame = (frame.withColumn("conversation", conversation.cast("long"))
                  .transform(world.with_conversation))
-        planted = world.experiment_variant(PLANTED_EXPERIMENT, F.col("conversation")) == PLANTED_VARIANT
-        gap_s = (3 + F.pow(world.uniform("burst_gap", *burst), 2) * 900) * F.when(
-            planted, F.lit(PLANTED_GAP_FACTOR)).otherwise(F.lit(1.0))
+        gap_s = 3 + F.pow(world.uniform("burst_gap", *burst), 2) * 900
         low_s = F.when(F.col("day") == 0, F.lit(4 * 3600.0)).otherwise(F.lit(0.0))
         high_s = 86_400 - (BURST_BLOCK + 1) * gap_s
         start_s = low_s + _diurnal(world.uniform("burst_start", *burst)) * (high_s - low_s)
@@ -723,10 +727,12 @@ def message_events(world: World) -> Callable[[DataFrame], DataFrame]:
         slot = F.col("slot")
         u_sender_status = world.uniform("sender_status", no)
         recipient_no = F.floor((slot - 3) / 2)
-        delivered = world.uniform("delivered", no, recipient_no) < 0.88
-        u_read = world.uniform("read", no, recipient_no)
-        read_share = F.when(F.col("c_size") == 2, 0.7).otherwise(0.45)
-        reads = F.when(delivered, u_read < read_share).otherwise(u_read < 0.05)
+        planted = world.experiment_variant(PLANTED_EXPERIMENT, F.col("conversation")) == PLANTED_VARIANT
+        is_read = world.uniform("read", no) < F.when(planted, PLANTED_READ_SHARE).otherwise(READ_SHARE)
+        reads = is_read & ((recipient_no == 0)
+                           | (world.uniform("read", no, recipient_no) < OTHER_READERS_SHARE))
+        # a reader's client has had the message delivered (its delivered status may still come late)
+        delivered = (world.uniform("delivered", no, recipient_no) < DELIVERED_SHARE) | reads
         keep = (F.when(slot == 0, True).when(slot == 1, F.col("has_retry"))
                 .when(slot == 2, (u_sender_status < 0.515) & (F.col("message_type") != "system"))
                 .when(F.pmod(slot, F.lit(2)) == 1, delivered).otherwise(reads))
