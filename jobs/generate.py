@@ -18,20 +18,17 @@ from pyspark.sql import functions as F
 
 from jobs import filesystem
 from jobs.config import Config
-from jobs.progress import LOGGER, step
-from jobs.transforms.synthetic import (
-    BAD_KINDS,
-    MAX_DAYS,
-    World,
+from jobs.generator.corruptions import BAD_KINDS, corrupt, land
+from jobs.generator.events import (
     churn_events,
     conversation_events,
-    corrupt,
-    land,
     message_events,
     messages,
     user_events,
     with_lines,
 )
+from jobs.generator.world import MAX_DAYS, World
+from jobs.progress import LOGGER, step
 
 TEMP_FOLDER = "_generate_tmp"
 # Every third file of a day is gzip-compressed: events-1.json.gz, events-4.json.gz, ...

@@ -17,7 +17,7 @@ from scipy import stats
 from jobs import aggregate, ingest, report, storage
 from jobs.config import Config
 from jobs.generate import generate
-from jobs.transforms import synthetic
+from jobs.generator import world as synthetic
 from schemas.tables import FACT_EXPERIMENT_DAILY, day_of
 from tests import experiment_reference as ref
 from tests.conftest import install_warehouse, make_config, percentile_cont
