@@ -23,8 +23,8 @@ from jobs.landing import read_landing_day
 from jobs.progress import LOGGER, step
 from jobs.session import shuffle_partitions_for
 from jobs.tombstones import erased_user_hashes, flag_erased_users
+from jobs.transforms import dates, history_sampling, keys, rules
 from jobs.transforms import events as ev
-from jobs.transforms import history_sampling, keys, rules
 from jobs.transforms.parsing import parse_events
 from schemas.tables import date_key, day_of
 
@@ -436,10 +436,10 @@ def _record_affected_dates(
     ).select("date_key")
     membership_from = accepted.where(
         F.col("event_type").isin("conversation_created", "participant_joined", "participant_left")
-    ).select(F.to_date(F.col("date_key").cast("string"), "yyyyMMdd").alias("from_date"))
+    ).select(dates.date_of_key("date_key").alias("from_date"))
     membership_dates = membership_from.select(
         F.explode(F.sequence("from_date", F.greatest("from_date", F.lit(day)))).alias("affected_date")
-    ).select(ev.date_key("affected_date").alias("date_key"))
+    ).select(dates.date_key("affected_date").alias("date_key"))
     next_days = [date_key(day_of(key) + dt.timedelta(days=1)) for key in message_dates]
     known_dates = spark.createDataFrame(
         [(key,) for key in sorted({*message_dates, *next_days, *status_dates})], "date_key int"

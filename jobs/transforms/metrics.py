@@ -14,17 +14,16 @@ from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 
 from jobs.transforms import keys
-from jobs.transforms.membership import date_key_of
+from jobs.transforms.dates import MICROS_PER_DAY, MICROS_PER_SECOND, utc_date_key
 from jobs.transforms.response_pairs import average_seconds, seconds_between
 from jobs.transforms.sessions import average_session_length
+from jobs.transforms.topic_scoring import CONFIDENT
 
-TOPIC_CONFIDENCE_THRESHOLD = 0.7
 TOP_TOPICS = 3
 ENGAGEMENT_DECIMALS = 4
 HOURS_PER_DAY = 24
-MICROS_PER_MINUTE = 60 * 1_000_000
+MICROS_PER_MINUTE = 60 * MICROS_PER_SECOND
 MICROS_PER_HOUR = 60 * MICROS_PER_MINUTE
-MICROS_PER_DAY = HOURS_PER_DAY * MICROS_PER_HOUR
 READ_STATUS = "read"
 
 
@@ -45,7 +44,7 @@ def top_topics(messages: DataFrame, assignments: DataFrame, topics: DataFrame) -
     as `[{"topic": "name", "messages": n}, ...]`; counts are not weighted by the sample rate.
     """
     per_topic = (
-        assignments.where(F.col("topic_confidence") >= TOPIC_CONFIDENCE_THRESHOLD)
+        assignments.where(F.col("topic_confidence") >= CONFIDENT)
         .select("message_event_id", "topic_key")
         .join(messages.select("message_event_id", "conversation_key", "date_key"),
               on="message_event_id", how="inner")
@@ -178,7 +177,7 @@ def user_metrics(
         conversations.where(F.col("creator_user_key").isNotNull())
         .select(
             F.col("creator_user_key").alias("user_key"),
-            date_key_of(F.col("created_timestamp")).alias("date_key"),
+            utc_date_key(F.col("created_timestamp")).alias("date_key"),
         )
         .transform(lambda df: _on_dates(df, date_keys))
         .groupBy("user_key", "date_key")
