@@ -22,16 +22,17 @@ from jobs import storage
 from jobs.config import Config
 from jobs.progress import LOGGER, step
 from jobs.transforms import activity
+from jobs.transforms.dates import date_of_key, utc_date_key
 from jobs.transforms.experiments import (
     assignment_entries,
     experiment_assignments,
     experiment_daily,
     malformed_entries,
 )
-from jobs.transforms.membership import date_key_of, participants_at_end_of_day
+from jobs.transforms.membership import participants_at_end_of_day
 from jobs.transforms.metrics import conversation_metrics, user_metrics
 from jobs.transforms.response_pairs import response_pairs
-from schemas.tables import date_key, day_of
+from schemas.tables import FACT_ACTIVITY_ROLLUPS, date_key, day_of
 
 CONVERSATION_METRICS = "fact_conversation_metrics"
 USER_METRICS = "fact_user_metrics"
@@ -39,7 +40,7 @@ EXPERIMENT_DAILY = "fact_experiment_daily"
 EXPERIMENT_ASSIGNMENTS = "dim_experiment_assignments"
 HOURLY_ACTIVITY = "fact_hourly_activity"
 DAILY_SENDERS = "activity_daily_senders"
-ROLLUPS = "fact_activity_rollups"
+ROLLUPS = FACT_ACTIVITY_ROLLUPS.name
 
 
 def written_rows(spark: SparkSession, config: Config, name: str) -> int:
@@ -179,11 +180,11 @@ def rollups(spark: SparkSession, config: Config, periods: set[tuple[str, dt.date
     created = (
         storage.read(spark, config, "dim_conversations")
         .where(F.col("created_timestamp").isNotNull())
-        .select("conversation_key", date_key_of(F.col("created_timestamp")).alias("date_key"))
+        .select("conversation_key", utc_date_key(F.col("created_timestamp")).alias("date_key"))
         .where(F.col("date_key").between(dates[0], dates[-1]))
         .join(conversation_types(spark, config), on="conversation_key", how="inner")
         .select("conversation_key", "conversation_type",
-                F.to_date(F.col("date_key").cast("string"), "yyyyMMdd").alias("created_date"))
+                date_of_key("date_key").alias("created_date"))
     )
     senders = storage.read_dates(spark, config, DAILY_SENDERS, dates)
     return activity.activity_rollups(periods, senders, created).withColumn("is_final", F.lit(False))

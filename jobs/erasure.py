@@ -109,32 +109,49 @@ def erase_users(
         report.rows_in = len(ids)
 
     with step("erasure.tables") as report:
-        message_dates = storage.distinct_dates(their_messages)
-        for table, column, dates in (
-            ("message_status_events", "user_key", None),
-            ("pending_message_status", "user_key", None),
-            ("membership_events", "user_key", None),
-            ("dim_conversation_participants", "user_key", None),
-            # A topic row is dated as its message.
-            ("fact_message_derived_topics", "sender_user_key", message_dates),
-            ("fact_user_metrics", "user_key", None),
-            # Never sampled, so it may hold their rows on dates where their messages were not.
-            ("activity_daily_senders", "sender_user_key", None),
-        ):
-            result.rows_removed[table] = erasure.delete_by_key(table, column, dates)
-        erasure.recount_participants()
-        result.rows_removed["dim_devices"] = erasure.delete_orphan_devices(their_messages)
-        result.rows_removed["fact_message_events"] = erasure.delete_by_key(
-            "fact_message_events", "sender_user_key", message_dates
-        )
-        result.rows_removed["quarantine"] = erasure.delete_quarantine_rows()
-        result.rows_removed["dim_users"] = erasure.delete_by_key("dim_users", "user_key")
+        _delete_their_rows(erasure, their_messages, result)
         their_messages.unpersist()
         result.files_touched = dict(erasure.files_touched)
         report.rows_out = sum(result.rows_removed.values())
         touched = result.files_touched.get("fact_message_events", (0, 0))
         report.details = {"fact_files_touched": f"{touched[0]} of {touched[1]}"}
 
+    known_ids |= _erase_landing_lines(spark, config, ids, result)
+    result.unknown_user_ids = [i for i in ids if i not in known_ids]
+    _log_request(spark, config, result, requested, set(result.unknown_user_ids))
+    _say(result)
+    return result
+
+
+def _delete_their_rows(erasure: _Erasure, their_messages: DataFrame, result: ErasureResult) -> None:
+    """Delete the users' rows from every table that holds them (the `erasure.tables` step):
+    participants are recounted once their spells are gone, their messages go after the
+    devices only they used, and dim_users goes last."""
+    message_dates = storage.distinct_dates(their_messages)
+    for table, column, dates in (
+        ("message_status_events", "user_key", None),
+        ("pending_message_status", "user_key", None),
+        ("membership_events", "user_key", None),
+        ("dim_conversation_participants", "user_key", None),
+        # A topic row is dated as its message.
+        ("fact_message_derived_topics", "sender_user_key", message_dates),
+        ("fact_user_metrics", "user_key", None),
+        # Never sampled, so it may hold their rows on dates where their messages were not.
+        ("activity_daily_senders", "sender_user_key", None),
+    ):
+        result.rows_removed[table] = erasure.delete_by_key(table, column, dates)
+    erasure.recount_participants()
+    result.rows_removed["dim_devices"] = erasure.delete_orphan_devices(their_messages)
+    result.rows_removed["fact_message_events"] = erasure.delete_by_key(
+        "fact_message_events", "sender_user_key", message_dates
+    )
+    result.rows_removed["quarantine"] = erasure.delete_quarantine_rows()
+    result.rows_removed["dim_users"] = erasure.delete_by_key("dim_users", "user_key")
+
+
+def _erase_landing_lines(spark: SparkSession, config: Config, ids: list[str], result: ErasureResult) -> set[str]:
+    """The landing files' lines of the users, found and removed (files rewritten); returns
+    the ids that had lines there."""
     with step("erasure.landing_search") as report:
         landing = landing_erasure.find_user_lines(spark, config, ids)
         report.rows_out = landing.lines_found
@@ -144,14 +161,9 @@ def erase_users(
         landing_erasure.rewrite_files(spark, landing)
         result.landing_lines_removed = landing.lines_removed
         result.landing_files_rewritten = landing.files_rewritten
-        known_ids |= landing.user_ids_found
         report.rows_out = landing.lines_removed
         report.details = {"files_rewritten": landing.files_rewritten}
-
-    result.unknown_user_ids = [i for i in ids if i not in known_ids]
-    _log_request(spark, config, result, requested, set(result.unknown_user_ids))
-    _say(result)
-    return result
+    return set(landing.user_ids_found)
 
 
 class _Erasure:

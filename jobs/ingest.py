@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from pyspark import StorageLevel
@@ -19,12 +20,12 @@ from pyspark.sql import functions as F
 
 from jobs import filesystem, storage
 from jobs.config import Config
-from jobs.landing import read_landing_day
+from jobs.landing import LandingDay, read_landing_day
 from jobs.progress import LOGGER, step
 from jobs.session import shuffle_partitions_for
 from jobs.tombstones import erased_user_hashes, flag_erased_users
+from jobs.transforms import dates, history_sampling, keys, rules
 from jobs.transforms import events as ev
-from jobs.transforms import history_sampling, keys, rules
 from jobs.transforms.parsing import parse_events
 from schemas.tables import date_key, day_of
 
@@ -51,6 +52,47 @@ def run(spark: SparkSession, config: Config, args: Any) -> None:
 
 def run_day(spark: SparkSession, config: Config, day: dt.date) -> dict[str, int]:
     """Ingest one landing day; returns the counts it printed."""
+    read = _read_day(spark, config, day)
+
+    with step("ingest.quarantine") as report:
+        _write_quarantine(spark, config, day, read.parsed, read.landing.corrupt_files, read.bad)
+        report.rows_out = report.rows_quarantined = read.bad + len(read.landing.corrupt_files)
+
+    # A big day gets more shuffle partitions than the configured few, so that no cached
+    # partition of `accepted` outgrows memory; small days keep the configured count.
+    with shuffle_partitions_for(spark, read.lines) as shuffle_partitions:
+        accepted_count, messages_in = _write_accepted(spark, config, day, read, shuffle_partitions)
+
+    with step("ingest.cluster") as report:
+        report.details = {"files": _cluster_by_sender(spark, config, day)}
+
+    counts = {
+        "lines_read": read.lines,
+        "accepted": accepted_count,
+        "duplicates": read.lines - read.erased - read.bad - accepted_count,
+        "quarantined": read.bad,
+        "erased": read.erased,
+        "corrupt_files": len(read.landing.corrupt_files),
+        "messages": messages_in,
+    }
+    _log_counts(day, counts)
+    return counts
+
+
+@dataclass(frozen=True)
+class _ReadDay:
+    """A landing day parsed, with its line counts."""
+
+    landing: LandingDay
+    flagged: DataFrame  # every parsed line with its `erased` flag; persisted until dedup is done
+    parsed: DataFrame  # the lines of users not erased, valid or not (`reject_reason`)
+    lines: int
+    bad: int  # lines of users not erased that fail a check
+    erased: int
+
+
+def _read_day(spark: SparkSession, config: Config, day: dt.date) -> _ReadDay:
+    """The `ingest.read` step: the day's lines parsed, erased users flagged, and counted."""
     with step("ingest.read") as report:
         landing = read_landing_day(spark, config, day)
         if not landing.files:
@@ -80,66 +122,57 @@ def run_day(spark: SparkSession, config: Config, day: dt.date) -> dict[str, int]
         parsed = flagged.where(~F.col("erased")).drop("erased")
         report.rows_in = lines_read
         report.details = {"files": len(landing.files), "corrupt_files": len(landing.corrupt_files)}
+    return _ReadDay(landing, flagged, parsed, lines_read, bad_lines, erased_lines)
 
-    with step("ingest.quarantine") as report:
-        _write_quarantine(spark, config, day, parsed, landing.corrupt_files, bad_lines)
-        report.rows_out = report.rows_quarantined = bad_lines + len(landing.corrupt_files)
 
-    # A big day gets more shuffle partitions than the configured few, so that no cached
-    # partition of `accepted` outgrows memory; small days keep the configured count.
-    with shuffle_partitions_for(spark, lines_read) as shuffle_partitions:
-        with step("ingest.dedup") as report:
-            valid = ev.with_event_keys(parsed.where(F.col("reject_reason").isNull()))
-            event_dates = storage.distinct_dates(valid)
-            accepted = _not_seen_before(spark, config, day, valid, event_dates).persist(
-                StorageLevel.MEMORY_AND_DISK
-            )
-            accepted_count = accepted.count()
-            duplicates = lines_read - erased_lines - bad_lines - accepted_count
-            report.rows_in, report.rows_out = lines_read - erased_lines - bad_lines, accepted_count
-            report.details = {"duplicates": duplicates, "shuffle_partitions": shuffle_partitions}
-        flagged.unpersist()
+def _write_accepted(
+    spark: SparkSession, config: Config, day: dt.date, read: _ReadDay, shuffle_partitions: int
+) -> tuple[int, int]:
+    """The steps from dedup to the affected dates: the valid lines not seen before are
+    accepted and merged into the dimensions, facts and ledgers. Returns (accepted, messages)."""
+    with step("ingest.dedup") as report:
+        valid = ev.with_event_keys(read.parsed.where(F.col("reject_reason").isNull()))
+        event_dates = storage.distinct_dates(valid)
+        accepted = _not_seen_before(spark, config, day, valid, event_dates).persist(
+            StorageLevel.MEMORY_AND_DISK
+        )
+        accepted_count = accepted.count()
+        candidates = read.lines - read.erased - read.bad
+        report.rows_in, report.rows_out = candidates, accepted_count
+        report.details = {"duplicates": candidates - accepted_count, "shuffle_partitions": shuffle_partitions}
+    read.flagged.unpersist()
 
-        with step("ingest.dimensions") as report:
-            _merge_devices(spark, config, accepted)
-            _merge_users(spark, config, accepted)
-            spells_changed = _merge_membership(spark, config, accepted)
-            _merge_conversations(spark, config, accepted)
-            report.details = {"membership_pairs": spells_changed}
+    with step("ingest.dimensions") as report:
+        _merge_devices(spark, config, accepted)
+        _merge_users(spark, config, accepted)
+        spells_changed = _merge_membership(spark, config, accepted)
+        _merge_conversations(spark, config, accepted)
+        report.details = {"membership_pairs": spells_changed}
 
-        with step("ingest.messages") as report:
-            message_dates, status_dates, messages_in = _merge_messages_and_status(spark, config, accepted)
-            report.rows_out = messages_in
+    with step("ingest.messages") as report:
+        message_dates, status_dates, messages_in = _merge_messages_and_status(spark, config, accepted)
+        report.rows_out = messages_in
 
-        with step("ingest.affected_dates") as report:
-            affected = _record_affected_dates(spark, config, day, accepted, message_dates, status_dates)
-            storage.insert_new(
-                spark, config, "ingested_events",
-                accepted.select("date_key", "event_hash", F.lit(day).alias("landing_date")),
-                ["date_key", "event_hash"], date_keys=event_dates,
-            )
-            report.details = {"dates": len(affected)}
-        accepted.unpersist()
+    with step("ingest.affected_dates") as report:
+        affected = _record_affected_dates(spark, config, day, accepted, message_dates, status_dates)
+        storage.insert_new(
+            spark, config, "ingested_events",
+            accepted.select("date_key", "event_hash", F.lit(day).alias("landing_date")),
+            ["date_key", "event_hash"], date_keys=event_dates,
+        )
+        report.details = {"dates": len(affected)}
+    accepted.unpersist()
+    return accepted_count, messages_in
 
-    with step("ingest.cluster") as report:
-        report.details = {"files": _cluster_by_sender(spark, config, day)}
 
-    counts = {
-        "lines_read": lines_read,
-        "accepted": accepted_count,
-        "duplicates": duplicates,
-        "quarantined": bad_lines,
-        "erased": erased_lines,
-        "corrupt_files": len(landing.corrupt_files),
-        "messages": messages_in,
-    }
-    erased_part = f" + erased users' {erased_lines:,}" if erased_lines else ""
+def _log_counts(day: dt.date, counts: dict[str, int]) -> None:
+    erased = counts["erased"]
+    erased_part = f" + erased users' {erased:,}" if erased else ""
     LOGGER.info(
         "ingest %s: read %s = accepted %s + duplicates %s + quarantined %s%s lines; %s corrupt files",
-        day, f"{lines_read:,}", f"{accepted_count:,}", f"{duplicates:,}", f"{bad_lines:,}", erased_part,
-        len(landing.corrupt_files),
+        day, f"{counts['lines_read']:,}", f"{counts['accepted']:,}", f"{counts['duplicates']:,}",
+        f"{counts['quarantined']:,}", erased_part, counts["corrupt_files"],
     )
-    return counts
 
 
 def _cluster_by_sender(spark: SparkSession, config: Config, day: dt.date) -> int:
@@ -436,10 +469,10 @@ def _record_affected_dates(
     ).select("date_key")
     membership_from = accepted.where(
         F.col("event_type").isin("conversation_created", "participant_joined", "participant_left")
-    ).select(F.to_date(F.col("date_key").cast("string"), "yyyyMMdd").alias("from_date"))
+    ).select(dates.date_of_key("date_key").alias("from_date"))
     membership_dates = membership_from.select(
         F.explode(F.sequence("from_date", F.greatest("from_date", F.lit(day)))).alias("affected_date")
-    ).select(ev.date_key("affected_date").alias("date_key"))
+    ).select(dates.date_key("affected_date").alias("date_key"))
     next_days = [date_key(day_of(key) + dt.timedelta(days=1)) for key in message_dates]
     known_dates = spark.createDataFrame(
         [(key,) for key in sorted({*message_dates, *next_days, *status_dates})], "date_key int"

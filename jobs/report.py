@@ -19,6 +19,7 @@ from pyspark.sql import types as T
 
 from jobs import statistics, storage
 from jobs.config import Config
+from jobs.transforms.experiments import CONTROL_VARIANT
 
 REPORTS: tuple[str, ...] = (
     "daily_active_messengers",
@@ -36,7 +37,6 @@ REPORTS: tuple[str, ...] = (
 EXPERIMENTS, VERSIONS = "experiments", "versions"
 NAMED_REPORTS: tuple[str, ...] = (EXPERIMENTS, VERSIONS)
 EXPERIMENT_TOTALS = "experiment_totals"
-CONTROL_VARIANT = "control"
 REPORT_TABLES: tuple[str, ...] = (
     "fact_message_events",
     "fact_message_derived_topics",

@@ -28,13 +28,13 @@ from jobs.config import Config
 from jobs.landing import landing_days
 from jobs.progress import step
 from jobs.transforms import history_sampling
-from schemas.tables import date_key
+from schemas.tables import FACT_ACTIVITY_ROLLUPS, date_key
 
 # Ledgers that follow a fact table's retention: they describe the same events.
 FOLLOWERS = {
     "fact_message_events": ("message_status_events", "ingested_events", "activity_daily_senders"),
 }
-ROLLUPS = "fact_activity_rollups"
+ROLLUPS = FACT_ACTIVITY_ROLLUPS.name
 # The tables history sampling reduces; the metrics are computed before and never from them.
 HISTORY_SAMPLED = ("fact_message_events", "fact_message_derived_topics")
 
@@ -62,7 +62,7 @@ def run_as_of(spark: SparkSession, config: Config, as_of: dt.date) -> dict[str, 
             elif entry == ROLLUPS:
                 removed[entry] = _delete(spark, config, ROLLUPS, _periods_ended_before(keep_from))
             else:
-                key = int(keep_from.strftime("%Y%m%d"))
+                key = date_key(keep_from)
                 for table in (entry, *FOLLOWERS.get(entry, ())):
                     removed[table] = _delete(spark, config, table, f"date_key < {key}")
                 if entry == "fact_message_events":

@@ -30,9 +30,9 @@ from jobs import storage
 from jobs.config import CONVERSATION_TYPES, Config
 from jobs.landing import read_landing_day
 from jobs.progress import LOGGER, step
-from jobs.transforms import events as ev
-from jobs.transforms import history_sampling, keys, language, sampling, topic_scoring
+from jobs.transforms import dates, history_sampling, keys, language, sampling, topic_scoring
 from jobs.transforms.parsing import parse_events
+from schemas.tables import date_key
 
 PREVALENCE_DAYS = 30
 CONFIDENT = topic_scoring.CONFIDENT
@@ -184,7 +184,7 @@ def _message_lines(
         .select(
             keys.surrogate_key(keys.MESSAGE, "message_id").alias("message_event_id"),
             F.col("event_id").alias("source_event_id"),
-            ev.date_key("server_ts").alias("date_key"),
+            dates.date_key("server_ts").alias("date_key"),
             "message_id",
             "text",
         )
@@ -304,9 +304,7 @@ def prevalence(spark: SparkSession, config: Config, day: dt.date, version: str) 
     the sampled ones, divided by the count of messages with text; on dates history sampling
     reduced, both weighted by 1/history_sample_rate)."""
     first = day - dt.timedelta(days=PREVALENCE_DAYS - 1)
-    window = [
-        int((first + dt.timedelta(days=n)).strftime("%Y%m%d")) for n in range(PREVALENCE_DAYS)
-    ]
+    window = [date_key(first + dt.timedelta(days=n)) for n in range(PREVALENCE_DAYS)]
     with_text = (
         storage.read_dates(spark, config, "fact_message_events", window)
         .where(F.col("has_text"))

@@ -9,7 +9,6 @@ CHATLAKE_JARS  comma-separated Delta jars; default every jar in ../.jars (made b
 from __future__ import annotations
 
 import contextlib
-import datetime as dt
 import os
 import sys
 from pathlib import Path
@@ -29,6 +28,9 @@ from pyspark.sql import DataFrame, SparkSession  # noqa: E402
 from jobs.config import Config, load_config  # noqa: E402
 from jobs.session import JARS_ENV  # noqa: E402
 
+# The notebooks' name for a date_key's date; its one definition is in schemas/tables.py.
+from schemas.tables import day_of as date_of_key  # noqa: E402, F401
+
 
 def use_project_jars() -> None:
     """Point $CHATLAKE_JARS at ../.jars unless it is set already (build_session reads it)."""
@@ -47,11 +49,6 @@ def config_from_env() -> Config:
         config = load_config(path)
     print(f"config:    {path}\nwarehouse: {config.warehouse_path}")
     return config
-
-
-def date_of_key(date_key: int) -> dt.date:
-    """A yyyyMMdd date_key as a date."""
-    return dt.datetime.strptime(str(date_key), "%Y%m%d").date()
 
 
 def optional_table(spark: SparkSession, config: Config, name: str) -> DataFrame | None:

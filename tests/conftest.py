@@ -4,7 +4,9 @@ no code generation."""
 from __future__ import annotations
 
 import dataclasses
+import gzip
 import importlib.util
+import json
 import logging
 import os
 import shutil
@@ -12,6 +14,7 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 import pytest
 from pyspark.sql import SparkSession
@@ -56,6 +59,21 @@ def percentile_cont(values: list[float], fraction: float) -> float:
     low = int(rank)
     high = min(low + 1, len(ordered) - 1)
     return ordered[low] + (ordered[high] - ordered[low]) * (rank - low)
+
+
+def landing_events(landing: Path) -> Iterator[dict[str, Any]]:
+    """Every JSON object of a landing zone's `dt=*/` files (.json, .json.gz), in file order;
+    lines that are not JSON objects are skipped, as ingest quarantines them."""
+    for path in sorted(landing.glob("dt=*/*")):
+        opener = gzip.open if path.name.endswith(".gz") else open
+        with opener(path, "rt", encoding="utf-8") as handle:
+            for line in handle:
+                try:
+                    event = json.loads(line)
+                except ValueError:
+                    continue
+                if isinstance(event, dict):
+                    yield event
 
 
 def load_script(name: str, path: Path) -> ModuleType:

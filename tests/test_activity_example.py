@@ -7,13 +7,9 @@ from __future__ import annotations
 import csv
 import dataclasses
 import datetime as dt
-import gzip
-import json
 import shutil
 from collections import defaultdict
-from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 from chispa import assert_approx_df_equality
@@ -22,7 +18,7 @@ from pyspark.sql import functions as F
 
 from jobs import aggregate, storage
 from jobs.config import Config
-from tests.conftest import EXAMPLES, percentile_cont
+from tests.conftest import EXAMPLES, landing_events, percentile_cont
 
 pytestmark = pytest.mark.slow
 
@@ -41,23 +37,10 @@ def expected_messages() -> list[dict[str, str]]:
         return list(csv.DictReader(handle))
 
 
-def landing_lines(root: Path) -> Iterator[dict[str, Any]]:
-    for path in sorted(root.glob("dt=*/*")):
-        opener = gzip.open if path.name.endswith(".gz") else open
-        with opener(path, "rt", encoding="utf-8") as handle:
-            for line in handle:
-                try:
-                    event = json.loads(line)
-                except ValueError:
-                    continue
-                if isinstance(event, dict):
-                    yield event
-
-
 def created_conversations() -> dict[str, tuple[str, dt.date]]:
     """conversation_id -> (type, date) of its earliest well-formed conversation_created."""
     earliest: dict[str, tuple[dt.datetime, str]] = {}
-    for event in landing_lines(EXAMPLES / "landing"):
+    for event in landing_events(EXAMPLES / "landing"):
         kind, conversation = event.get("conversation_type"), event.get("conversation_id")
         if (event.get("event_type") != "conversation_created" or kind not in CONVERSATION_TYPES
                 or not isinstance(conversation, str) or not isinstance(event.get("server_ts"), str)):

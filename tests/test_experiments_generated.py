@@ -18,7 +18,7 @@ from jobs import aggregate, ingest, report, storage
 from jobs.config import Config
 from jobs.generate import generate
 from jobs.generator import world as synthetic
-from schemas.tables import FACT_EXPERIMENT_DAILY, day_of
+from schemas.tables import FACT_EXPERIMENT_DAILY, date_key, day_of
 from tests import experiment_reference as ref
 from tests.conftest import install_warehouse, make_config, percentile_cont
 
@@ -81,7 +81,7 @@ def test_tables_match_python_over_the_generated_rows(spark: SparkSession, genera
                     is_read=m["first_read_timestamp"] is not None)
         for m in storage.read(spark, config, "fact_message_events").collect()
     ]
-    expected_daily = [(int(row[0].strftime("%Y%m%d")), *row[1:]) for row in ref.experiment_daily(messages, assigned)]
+    expected_daily = [(date_key(row[0]), *row[1:]) for row in ref.experiment_daily(messages, assigned)]
     actual = storage.read(spark, config, "fact_experiment_daily")
     assert_df_equality(
         actual.select(*DAILY_NAMES),

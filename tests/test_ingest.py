@@ -15,7 +15,8 @@ from pyspark.sql import functions as F
 from jobs import ingest, session, storage
 from jobs.config import Config
 from jobs.transforms import events as ev
-from tests.conftest import EXAMPLES
+from jobs.transforms.dates import date_of_key
+from tests.conftest import EXAMPLES, landing_events
 from tests.reliability import record
 
 ISO_MICROS = "yyyy-MM-dd'T'HH:mm:ss.SSSSSS'Z'"
@@ -52,7 +53,7 @@ def messages_with_natural_ids(spark: SparkSession, config: Config) -> DataFrame:
         .join(table("dim_devices"), "device_key", "left")
         .select(
             "message_id", "conversation_id", "sender_user_id",
-            F.date_format(F.to_date(text("date_key"), "yyyyMMdd"), "yyyy-MM-dd").alias("date"),
+            F.date_format(date_of_key("date_key"), "yyyy-MM-dd").alias("date"),
             F.col("message_type_name").alias("message_type"),
             F.date_format("server_received_timestamp", ISO_MICROS).alias("server_ts"),
             F.date_format("message_timestamp", ISO_MICROS).alias("client_ts"),
@@ -103,16 +104,9 @@ def test_quarantine_keeps_reason_and_source(spark: SparkSession, example_run: di
 def test_no_text_anywhere_in_the_warehouse(example_run: dict) -> None:
     """Every message text of the example (20+ characters) is looked for in every file."""
     texts: set[bytes] = set()
-    for path in (EXAMPLES / "landing").rglob("*.json*"):
-        opener = gzip.open if path.suffix == ".gz" else open
-        with opener(path, "rt", encoding="utf-8") as lines:
-            for line in lines:
-                try:
-                    event = json.loads(line)
-                except ValueError:
-                    continue
-                if isinstance(event, dict) and isinstance(event.get("text"), str) and len(event["text"]) >= 20:
-                    texts.add(event["text"].encode("utf-8"))
+    for event in landing_events(EXAMPLES / "landing"):
+        if isinstance(event.get("text"), str) and len(event["text"]) >= 20:
+            texts.add(event["text"].encode("utf-8"))
     assert len(texts) > 300
     warehouse_root = Path(example_run["config"].warehouse_path)
     files = [p for p in warehouse_root.rglob("*") if p.is_file()]

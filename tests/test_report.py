@@ -13,7 +13,7 @@ from pyspark.sql import types as T
 from jobs import report, storage
 from jobs.config import Config
 from jobs.transforms import activity, static_dimensions
-from schemas.tables import TABLES_BY_NAME, TableSpec
+from schemas.tables import TABLES_BY_NAME, TableSpec, date_key
 from tests.conftest import make_config
 
 UTC = dt.UTC
@@ -49,7 +49,7 @@ def message(mid: int, conv: int, sender: int, server: str, client: str | None,
     assert server_ts is not None
     return {
         "message_event_id": mid, "conversation_key": conv, "sender_user_key": sender,
-        "date_key": int(server_ts.strftime("%Y%m%d")),
+        "date_key": date_key(server_ts),
         "time_key": server_ts.hour * 100 + server_ts.minute, "device_key": device,
         "server_received_timestamp": server_ts, "message_timestamp": at(client),
         "media_count": 1, "message_id": f"m{mid}", "language_code": language,

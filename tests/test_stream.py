@@ -24,7 +24,7 @@ from pyspark.sql import types as T
 from jobs import storage, stream
 from jobs.config import Config, StreamConfig
 from jobs.progress import CRASH_AFTER_STEP_ENV
-from jobs.transforms.ops_metrics import seconds_between
+from jobs.transforms.response_pairs import seconds_between
 from tests.conftest import EXAMPLE_DAYS, EXAMPLES, install_warehouse, make_config
 
 pytestmark = pytest.mark.slow

@@ -21,8 +21,9 @@ from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
 from jobs.transforms import keys, rules
+from jobs.transforms.dates import date_of_key
 from jobs.transforms.response_pairs import average_seconds, seconds_between
-from schemas.tables import day_of
+from schemas.tables import date_key, day_of
 
 UNKNOWN_TYPE = "unknown"  # a conversation whose conversation_created has not been ingested
 NO_DEVICE = "none"  # device and network type of a message without a device
@@ -133,7 +134,7 @@ def period_dates(periods: Iterable[tuple[str, dt.date]]) -> list[int]:
     for grain, start in periods:
         day = start
         while day <= period_end(grain, start):
-            days.add(int(day.strftime("%Y%m%d")))
+            days.add(date_key(day))
             day += dt.timedelta(days=1)
     return sorted(days)
 
@@ -152,7 +153,7 @@ def activity_rollups(
     (conversation_key, conversation_type, created_date) of the conversations created."""
     wanted = sorted(set(periods))
     by_grain = {grain: [start for g, start in wanted if g == grain] for grain in GRAINS}
-    day = F.to_date(F.col("date_key").cast("string"), "yyyyMMdd")
+    day = date_of_key("date_key")
     activity = None
     for grain, starts in by_grain.items():
         if not starts:

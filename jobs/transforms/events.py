@@ -6,6 +6,7 @@ from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 
 from jobs.transforms import keys
+from jobs.transforms.dates import date_key
 from jobs.transforms.language import language_code
 from jobs.transforms.sentiment import sentiment_score
 
@@ -13,10 +14,6 @@ DEVICE_PROFILE = ("device_id", "device_type", "platform", "app_version", "os_ver
 JOIN, LEAVE = "join", "leave"
 # Where a line came from: unique per line of a landing day.
 LINE_POSITION = ("source_file", "line_number")
-
-
-def date_key(timestamp: Column | str) -> Column:
-    return F.date_format(timestamp, "yyyyMMdd").cast("int")
 
 
 def time_key(timestamp: Column | str) -> Column:

@@ -15,17 +15,17 @@ from collections.abc import Callable
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
+from jobs.transforms.sampling import uniform_position
+
 RATE_COLUMN = "history_sample_rate"
 FULL = 1.0
 # Domain of the hash, so that the history sample is independent of the topic sample and keys.
 HISTORY_HASH_DOMAIN = "history_sample"
-MANTISSA_BITS = 53  # the low 53 bits of the hash as a double in [0, 1): exact and uniform
 
 
 def conversation_position(conversation_key: Column) -> Column:
     """A uniform number in [0, 1) fixed by the conversation."""
-    hashed = F.xxhash64(F.lit(HISTORY_HASH_DOMAIN), conversation_key)
-    return hashed.bitwiseAND(F.lit((1 << MANTISSA_BITS) - 1)) / F.lit(float(1 << MANTISSA_BITS))
+    return uniform_position(F.xxhash64(F.lit(HISTORY_HASH_DOMAIN), conversation_key))
 
 
 def current_rate() -> Column:

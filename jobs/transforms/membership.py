@@ -13,19 +13,7 @@ from collections.abc import Callable, Sequence
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
-MICROS_PER_DAY = 86_400 * 1_000_000
-
-
-def date_of_key(date_key: Column) -> Column:
-    """The DATE of a yyyymmdd integer key."""
-    return F.to_date(date_key.cast("string"), "yyyyMMdd")
-
-
-def date_key_of(instant: Column) -> Column:
-    """yyyymmdd of an instant's UTC date, whatever the session time zone."""
-    days_since_epoch = F.floor(F.unix_micros(instant) / F.lit(MICROS_PER_DAY)).cast("int")
-    utc_day = F.date_from_unix_date(days_since_epoch)
-    return F.date_format(utc_day, "yyyyMMdd").cast("int")
+from jobs.transforms.dates import MICROS_PER_DAY, date_of_key
 
 
 def end_of_day(date_key: Column) -> Column:

@@ -14,17 +14,16 @@ from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 
 from jobs.transforms import keys
-from jobs.transforms.membership import date_key_of
+from jobs.transforms.dates import MICROS_PER_DAY, MICROS_PER_SECOND, utc_date_key
 from jobs.transforms.response_pairs import average_seconds, seconds_between
 from jobs.transforms.sessions import average_session_length
+from jobs.transforms.topic_scoring import CONFIDENT
 
-TOPIC_CONFIDENCE_THRESHOLD = 0.7
 TOP_TOPICS = 3
 ENGAGEMENT_DECIMALS = 4
 HOURS_PER_DAY = 24
-MICROS_PER_MINUTE = 60 * 1_000_000
+MICROS_PER_MINUTE = 60 * MICROS_PER_SECOND
 MICROS_PER_HOUR = 60 * MICROS_PER_MINUTE
-MICROS_PER_DAY = HOURS_PER_DAY * MICROS_PER_HOUR
 READ_STATUS = "read"
 
 
@@ -45,7 +44,7 @@ def top_topics(messages: DataFrame, assignments: DataFrame, topics: DataFrame) -
     as `[{"topic": "name", "messages": n}, ...]`; counts are not weighted by the sample rate.
     """
     per_topic = (
-        assignments.where(F.col("topic_confidence") >= TOPIC_CONFIDENCE_THRESHOLD)
+        assignments.where(F.col("topic_confidence") >= CONFIDENT)
         .select("message_event_id", "topic_key")
         .join(messages.select("message_event_id", "conversation_key", "date_key"),
               on="message_event_id", how="inner")
@@ -168,30 +167,8 @@ def user_metrics(
     conversation."""
     day_messages = _on_dates(messages, date_keys).withColumnRenamed("sender_user_key", "user_key")
     day_members = _on_dates(participants, date_keys)
-    receipts = (
-        _on_dates(status_events, date_keys)
-        .where(F.col("status") == READ_STATUS)
-        .groupBy("user_key", "date_key")
-        .agg(F.countDistinct("message_event_id").alias("read_receipts_sent"))
-    )
-    created = (
-        conversations.where(F.col("creator_user_key").isNotNull())
-        .select(
-            F.col("creator_user_key").alias("user_key"),
-            date_key_of(F.col("created_timestamp")).alias("date_key"),
-        )
-        .transform(lambda df: _on_dates(df, date_keys))
-        .groupBy("user_key", "date_key")
-        .agg(F.count(F.lit(1)).alias("new_conversations_started"))
-    )
-    hour_counts = (
-        day_messages.where(F.col("message_timestamp").isNotNull())
-        .withColumn("local_hour", local_hour())
-        .groupBy("user_key", "date_key", "local_hour")
-        .agg(F.count(F.lit(1)).alias("messages"))
-        .groupBy("user_key", "date_key")
-        .agg(F.map_from_entries(F.collect_list(F.struct("local_hour", "messages"))).alias("hours"))
-    )
+    receipts = _read_receipts_sent(_on_dates(status_events, date_keys))
+    created = _conversations_started(conversations, date_keys)
     sent = day_messages.groupBy("user_key", "date_key").agg(
         F.count(F.lit(1)).alias("messages_sent"),
         F.countDistinct("conversation_key").alias("conversations_participated"),
@@ -199,24 +176,6 @@ def user_metrics(
     sessions = average_session_length(
         _on_dates(messages, date_keys)
     ).withColumnRenamed("sender_user_key", "user_key")
-    recipients = (
-        day_messages.select("user_key", "date_key", "conversation_key")
-        .distinct()
-        .join(
-            day_members.withColumnRenamed("user_key", "recipient_user_key"),
-            on=["conversation_key", "date_key"],
-            how="inner",
-        )
-        .where(F.col("recipient_user_key") != F.col("user_key"))
-        .groupBy("user_key", "date_key")
-        .agg(F.countDistinct("recipient_user_key").alias("total_recipients"))
-    )
-    active_conversations = (
-        day_messages.select("conversation_key", "date_key").distinct()
-        .join(day_members, on=["conversation_key", "date_key"], how="inner")
-        .groupBy("user_key", "date_key")
-        .agg(F.countDistinct("conversation_key").alias("total_active_conversations"))
-    )
     responses = (
         _on_dates(pairs, date_keys)
         .groupBy(F.col("responder_user_key").alias("user_key"), "date_key")
@@ -233,8 +192,9 @@ def user_metrics(
         return F.coalesce(F.col(name), F.lit(0)).cast("int").alias(name)
 
     joined = user_days
-    for part in (sent, sessions, recipients, active_conversations, receipts, created, responses,
-                 hour_counts):
+    for part in (sent, sessions, _recipients(day_messages, day_members),
+                 _active_conversations(day_messages, day_members), receipts, created, responses,
+                 _hour_counts(day_messages)):
         joined = joined.join(part, on=["user_key", "date_key"], how="left")
     return joined.select(
         keys.surrogate_key(keys.USER_METRIC, "user_key", "date_key").alias("user_metric_id"),
@@ -249,4 +209,67 @@ def user_metrics(
         count_of("read_receipts_sent"),
         "avg_response_time_seconds",
         messaging_pattern_json(F.col("hours")).alias("messaging_pattern_json"),
+    )
+
+
+def _read_receipts_sent(day_status_events: DataFrame) -> DataFrame:
+    """(user_key, date_key, read_receipts_sent): distinct messages each user marked read."""
+    return (
+        day_status_events.where(F.col("status") == READ_STATUS)
+        .groupBy("user_key", "date_key")
+        .agg(F.countDistinct("message_event_id").alias("read_receipts_sent"))
+    )
+
+
+def _conversations_started(conversations: DataFrame, date_keys: Sequence[int]) -> DataFrame:
+    """(user_key, date_key, new_conversations_started), by the UTC date of the creation."""
+    return (
+        conversations.where(F.col("creator_user_key").isNotNull())
+        .select(
+            F.col("creator_user_key").alias("user_key"),
+            utc_date_key(F.col("created_timestamp")).alias("date_key"),
+        )
+        .transform(lambda df: _on_dates(df, date_keys))
+        .groupBy("user_key", "date_key")
+        .agg(F.count(F.lit(1)).alias("new_conversations_started"))
+    )
+
+
+def _hour_counts(day_messages: DataFrame) -> DataFrame:
+    """(user_key, date_key, hours): a map of the sender's local hour -> messages sent in it."""
+    return (
+        day_messages.where(F.col("message_timestamp").isNotNull())
+        .withColumn("local_hour", local_hour())
+        .groupBy("user_key", "date_key", "local_hour")
+        .agg(F.count(F.lit(1)).alias("messages"))
+        .groupBy("user_key", "date_key")
+        .agg(F.map_from_entries(F.collect_list(F.struct("local_hour", "messages"))).alias("hours"))
+    )
+
+
+def _recipients(day_messages: DataFrame, day_members: DataFrame) -> DataFrame:
+    """(user_key, date_key, total_recipients): the other participants, at the end of the day,
+    of the conversations the user sent to."""
+    return (
+        day_messages.select("user_key", "date_key", "conversation_key")
+        .distinct()
+        .join(
+            day_members.withColumnRenamed("user_key", "recipient_user_key"),
+            on=["conversation_key", "date_key"],
+            how="inner",
+        )
+        .where(F.col("recipient_user_key") != F.col("user_key"))
+        .groupBy("user_key", "date_key")
+        .agg(F.countDistinct("recipient_user_key").alias("total_recipients"))
+    )
+
+
+def _active_conversations(day_messages: DataFrame, day_members: DataFrame) -> DataFrame:
+    """(user_key, date_key, total_active_conversations): the conversations with a message
+    that day which the user is a participant of at its end."""
+    return (
+        day_messages.select("conversation_key", "date_key").distinct()
+        .join(day_members, on=["conversation_key", "date_key"], how="inner")
+        .groupBy("user_key", "date_key")
+        .agg(F.countDistinct("conversation_key").alias("total_active_conversations"))
     )

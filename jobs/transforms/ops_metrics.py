@@ -13,12 +13,12 @@ from collections.abc import Callable
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
+from jobs.transforms import dates, rules
 from jobs.transforms import events as ev
-from jobs.transforms import rules
+from jobs.transforms.activity import P95
+from jobs.transforms.response_pairs import seconds_between
 
 MESSAGE_SENT, MESSAGE_STATUS = "message_sent", "message_status"
-P95 = 0.95
-MICROS_PER_SECOND = 1_000_000
 LEDGER_COLUMNS = (
     "event_id", "event_type", "message_hash", "status", "server_ts", "latency_seconds",
     "minute_start", "date_key", "late",
@@ -27,11 +27,6 @@ LEDGER_COLUMNS = (
 
 def minute_of(timestamp: Column) -> Column:
     return F.date_trunc("minute", timestamp)
-
-
-def seconds_between(later: Column, earlier: Column) -> Column:
-    """later - earlier in seconds, to the microsecond."""
-    return (F.unix_micros(later) - F.unix_micros(earlier)) / F.lit(MICROS_PER_SECOND)
 
 
 def ledger_rows(watermark: dt.datetime | None) -> Callable[[DataFrame], DataFrame]:
@@ -49,7 +44,7 @@ def ledger_rows(watermark: dt.datetime | None) -> Callable[[DataFrame], DataFram
             "server_ts",
             F.when(is_message, seconds_between(F.col("server_ts"), F.col("client_ts"))).alias("latency_seconds"),
             minute_of(F.col("server_ts")).alias("minute_start"),
-            ev.date_key("server_ts").alias("date_key"),
+            dates.date_key("server_ts").alias("date_key"),
             late.alias("late"),
         )
 

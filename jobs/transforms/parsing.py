@@ -264,52 +264,7 @@ def parse_events(
     """
 
     def transform(lines: DataFrame) -> DataFrame:
-        stripped = F.regexp_replace(F.col("value"), JSON_STRING_LITERAL, '""')
-        objects = (
-            lines.where(F.trim(F.col("value")) != "")
-            # Not UTF-8 is not JSON (RFC 8259); parsed, its broken bytes would become U+FFFD and
-            # two different ids could read as one.
-            .withColumn("_valid_utf8", F.expr("is_valid_utf8(value)"))
-            .withColumn("v", F.when(F.col("_valid_utf8"), F.expr("try_parse_json(value)")))
-            # A JSON text that starts with a brace is an object: cheaper than schema_of_variant,
-            # which would spell out the schema of the whole line.
-            .withColumn("_is_object", F.col("v").isNotNull() & F.col("value").rlike(LEADING_BRACE))
-            .withColumn(VALUES, F.when(F.col("_is_object"), F.from_json(F.col("value"), VALUES_SCHEMA)))
-            .withColumn(FIELDS, F.when(F.col("_is_object"), F.from_json(F.col("value"), FIELDS_SCHEMA)))
-            # A column of its own: inlined in the right side of the `&` below, Spark would blank
-            # the line once per use rather than share it.
-            .withColumn("_stripped", F.when(F.col("_is_object"), stripped))
-            .withColumn(
-                "_run_together",
-                F.col("_is_object")
-                & (
-                    F.col("_stripped").rlike(RUN_TOGETHER)
-                    | ~F.regexp_replace("_stripped", TRAILING_WHITESPACE, "").endswith("}")
-                    | (F.size(F.split("_stripped", r"\{")) != F.size(F.split("_stripped", r"\}")))
-                ),
-            )
-            .drop("_stripped")
-        )
-        event_type = F.col("event_type")
-        # Fields of other event types are not read: a status line's stray `message_type` is
-        # neither checked nor kept, and the lookups of the fields that do not apply are saved.
-        own_fields = [
-            (spec, event_type.isin(*EVENT_TYPES_OF[spec.column]) if spec.column in EVENT_TYPES_OF else None)
-            for spec in all_columns()
-            if spec not in COMMON_FIELDS
-        ]
-        parsed = (
-            objects.transform(_with_fields([(spec, None) for spec in COMMON_FIELDS]))
-            .transform(_with_fields(own_fields))
-            .withColumns(
-                {
-                    _timestamp_column(spec): F.expr(f"try_cast({spec.column} AS TIMESTAMP)")
-                    for spec in all_columns()
-                    if spec.is_timestamp
-                }
-            )
-        )
-        checked = parsed.withColumns(
+        checked = _typed_fields(_json_objects(lines)).withColumns(
             {
                 "reject_reason": _reason(landing_day, future_tolerance_hours),
                 # A column of its own: the offset is read five times below, a regex each time.
@@ -318,7 +273,6 @@ def parse_events(
         )
         is_object = F.col("_is_object") & ~F.col("_run_together")
         bad = F.col("reject_reason").isNotNull()
-        offset = F.col("_offset")
         return checked.select(
             "source_file",
             "line_number",
@@ -326,13 +280,7 @@ def parse_events(
             *[F.col(spec.column) for spec in all_columns() if spec.stored and not spec.is_timestamp],
             "server_ts",
             "client_ts",
-            F.when(offset == "Z", F.lit(0))
-            .when(
-                offset != "",
-                (F.substring(offset, 2, 2).cast("int") * 60 + F.substring(offset, 5, 2).cast("int"))
-                * F.when(offset.startswith("-"), -1).otherwise(1),
-            )
-            .alias("client_utc_offset_minutes"),
+            _utc_offset_minutes(F.col("_offset")).alias("client_utc_offset_minutes"),
             F.when(
                 bad & is_object,
                 F.expr("to_json(map_filter(try_variant_get(v, '$', 'map<string,variant>'), (k, x) -> k != 'text'))"),
@@ -342,3 +290,71 @@ def parse_events(
         )
 
     return transform
+
+
+def _json_objects(lines: DataFrame) -> DataFrame:
+    """The non-blank lines, parsed: `v` (the line as a variant, null when it is not JSON),
+    `_is_object`, `_run_together` (two objects on one line), and the VALUES and FIELDS structs."""
+    stripped = F.regexp_replace(F.col("value"), JSON_STRING_LITERAL, '""')
+    return (
+        lines.where(F.trim(F.col("value")) != "")
+        # Not UTF-8 is not JSON (RFC 8259); parsed, its broken bytes would become U+FFFD and
+        # two different ids could read as one.
+        .withColumn("_valid_utf8", F.expr("is_valid_utf8(value)"))
+        .withColumn("v", F.when(F.col("_valid_utf8"), F.expr("try_parse_json(value)")))
+        # A JSON text that starts with a brace is an object: cheaper than schema_of_variant,
+        # which would spell out the schema of the whole line.
+        .withColumn("_is_object", F.col("v").isNotNull() & F.col("value").rlike(LEADING_BRACE))
+        .withColumn(VALUES, F.when(F.col("_is_object"), F.from_json(F.col("value"), VALUES_SCHEMA)))
+        .withColumn(FIELDS, F.when(F.col("_is_object"), F.from_json(F.col("value"), FIELDS_SCHEMA)))
+        # A column of its own: inlined in the right side of the `&` below, Spark would blank
+        # the line once per use rather than share it.
+        .withColumn("_stripped", F.when(F.col("_is_object"), stripped))
+        .withColumn(
+            "_run_together",
+            F.col("_is_object")
+            & (
+                F.col("_stripped").rlike(RUN_TOGETHER)
+                | ~F.regexp_replace("_stripped", TRAILING_WHITESPACE, "").endswith("}")
+                | (F.size(F.split("_stripped", r"\{")) != F.size(F.split("_stripped", r"\}")))
+            ),
+        )
+        .drop("_stripped")
+    )
+
+
+def _typed_fields(objects: DataFrame) -> DataFrame:
+    """Every column of schemas/raw_events.py read from the parsed line, typed, plus the
+    timestamps as TIMESTAMP columns."""
+    event_type = F.col("event_type")
+    # Fields of other event types are not read: a status line's stray `message_type` is
+    # neither checked nor kept, and the lookups of the fields that do not apply are saved.
+    own_fields = [
+        (spec, event_type.isin(*EVENT_TYPES_OF[spec.column]) if spec.column in EVENT_TYPES_OF else None)
+        for spec in all_columns()
+        if spec not in COMMON_FIELDS
+    ]
+    return (
+        objects.transform(_with_fields([(spec, None) for spec in COMMON_FIELDS]))
+        .transform(_with_fields(own_fields))
+        .withColumns(
+            {
+                _timestamp_column(spec): F.expr(f"try_cast({spec.column} AS TIMESTAMP)")
+                for spec in all_columns()
+                if spec.is_timestamp
+            }
+        )
+    )
+
+
+def _utc_offset_minutes(offset: Column) -> Column:
+    """Minutes east of UTC from a timestamp's offset suffix ("Z", "+05:30", "-08:00"); null
+    when there is none."""
+    return (
+        F.when(offset == "Z", F.lit(0))
+        .when(
+            offset != "",
+            (F.substring(offset, 2, 2).cast("int") * 60 + F.substring(offset, 5, 2).cast("int"))
+            * F.when(offset.startswith("-"), -1).otherwise(1),
+        )
+    )

@@ -11,8 +11,9 @@ from __future__ import annotations
 from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 
+from jobs.transforms.dates import MICROS_PER_SECOND
+
 MAX_RESPONSE_SECONDS = 86_400
-MICROS_PER_SECOND = 1_000_000
 
 
 def seconds_between(later: Column, earlier: Column) -> Column:

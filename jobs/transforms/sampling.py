@@ -23,7 +23,11 @@ MANTISSA_BITS = 53
 def sample_position(message_id: Column | str) -> Column:
     """A uniform number in [0, 1) fixed by the message id."""
     message_id = F.col(message_id) if isinstance(message_id, str) else message_id
-    hashed = F.xxhash64(F.lit(SAMPLE_HASH_DOMAIN), message_id)
+    return uniform_position(F.xxhash64(F.lit(SAMPLE_HASH_DOMAIN), message_id))
+
+
+def uniform_position(hashed: Column) -> Column:
+    """A 64-bit hash as a uniform number in [0, 1): its low MANTISSA_BITS bits over 2**MANTISSA_BITS."""
     return hashed.bitwiseAND(F.lit((1 << MANTISSA_BITS) - 1)) / F.lit(float(1 << MANTISSA_BITS))
 
 

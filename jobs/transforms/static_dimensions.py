@@ -6,6 +6,7 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from jobs.transforms import keys
+from jobs.transforms.dates import date_key
 from schemas.topics import CATEGORIES, TOPICS
 
 FIRST_DATE = "2000-01-01"
@@ -38,29 +39,38 @@ CONVERSATION_TYPES = {
 }
 
 
+def _lookup(spark: SparkSession, entries: dict[str, tuple], schema: str, key: str, domain: str) -> DataFrame:
+    """A small dimension from {name: attributes}: its first column is the name, `key` its
+    surrogate key in `domain`."""
+    rows = [(name, *attributes) for name, attributes in entries.items()]
+    frame = spark.createDataFrame(rows, schema)
+    return frame.withColumn(key, keys.surrogate_key(domain, frame.columns[0]))
+
+
 def message_types(spark: SparkSession) -> DataFrame:
-    rows = [(name, *attributes) for name, attributes in MESSAGE_TYPES.items()]
-    return spark.createDataFrame(
-        rows,
+    return _lookup(
+        spark, MESSAGE_TYPES,
         "message_type_name string, message_category string, contains_media boolean, "
         "is_ephemeral boolean, is_system_message boolean, rendering_requirements string",
-    ).withColumn("message_type_key", keys.surrogate_key(keys.MESSAGE_TYPE, "message_type_name"))
+        "message_type_key", keys.MESSAGE_TYPE,
+    )
 
 
 def message_statuses(spark: SparkSession) -> DataFrame:
-    rows = [(name, *attributes) for name, attributes in MESSAGE_STATUSES.items()]
-    return spark.createDataFrame(
-        rows, "status_name string, status_description string, is_terminal_state boolean, status_sequence int"
-    ).withColumn("message_status_key", keys.surrogate_key(keys.MESSAGE_STATUS, "status_name"))
+    return _lookup(
+        spark, MESSAGE_STATUSES,
+        "status_name string, status_description string, is_terminal_state boolean, status_sequence int",
+        "message_status_key", keys.MESSAGE_STATUS,
+    )
 
 
 def conversation_types(spark: SparkSession) -> DataFrame:
-    rows = [(name, *attributes) for name, attributes in CONVERSATION_TYPES.items()]
-    return spark.createDataFrame(
-        rows,
+    return _lookup(
+        spark, CONVERSATION_TYPES,
         "type_name string, type_description string, supports_group_chat boolean, "
         "supports_encryption boolean, max_participants int",
-    ).withColumn("conversation_type_key", keys.surrogate_key(keys.CONVERSATION_TYPE, "type_name"))
+        "conversation_type_key", keys.CONVERSATION_TYPE,
+    )
 
 
 def topics(spark: SparkSession) -> DataFrame:
@@ -90,7 +100,7 @@ def dates(spark: SparkSession, first: str = FIRST_DATE, last: str = LAST_DATE) -
         spark.range(1)
         .select(F.explode(F.sequence(F.to_date(F.lit(first)), F.to_date(F.lit(last)))).alias("full_date"))
         .select(
-            F.date_format(full_date, "yyyyMMdd").cast("int").alias("date_key"),
+            date_key(full_date).alias("date_key"),
             full_date,
             F.year(full_date).alias("year"),
             F.quarter(full_date).alias("quarter"),

@@ -1,16 +1,12 @@
-"""bench/run.py splits a command's time into its steps from the step lines it printed, and
-holds each step of the nightly to the growth target."""
+"""The bench harness (bench/run.py, its package bench/harness/) splits a command's time into
+its steps from the step lines it printed, and holds each step of the nightly to the growth
+target."""
 
 from __future__ import annotations
 
-from types import ModuleType
-
+from bench.harness.render import render_inner_growth
+from bench.harness.steps import step_seconds
 from jobs.progress import StepReport
-from tests.conftest import REPO, load_script
-
-
-def _bench() -> ModuleType:
-    return load_script("bench_run", REPO / "bench" / "run.py")
 
 
 def _step_line(clock: str, report: StepReport) -> str:
@@ -31,21 +27,19 @@ def test_step_seconds_come_from_step_lines_only_and_add_up_per_name() -> None:
         "09:43:28 chatlake nightly done in 283.1s",
     ])
 
-    assert _bench().step_seconds(output) == {
+    assert step_seconds(output) == {
         "ingest.read": 105.4, "ingest.cluster": 6.0, "aggregate dates": 0.5, "retention": 1.2,
     }
 
 
 def test_each_step_of_the_nightly_is_held_to_the_growth_target_unless_it_is_tiny() -> None:
-    bench = _bench()
-
     def size(messages: int, inner: dict[str, float]) -> dict:
         return {"messages": messages, "kind": "target", "steps": {"nightly": {"step_seconds": inner}}}
 
     small = size(1_000_000, {"ingest.read": 100.0, "ingest.dedup": 28.0, "retention": 1.3})
     big = size(5_000_000, {"ingest.read": 410.0, "ingest.dedup": 160.0, "retention": 9.0, "topics.write": 2.0})
 
-    rows = [line for line in bench.render_inner_growth(small, big, judged=True) if line.startswith("| ")]
+    rows = [line for line in render_inner_growth(small, big, judged=True) if line.startswith("| ")]
 
     assert rows == [
         "| step of the nightly | s, smaller | s, bigger | ratio | target |",

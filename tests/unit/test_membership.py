@@ -8,7 +8,8 @@ from chispa import assert_df_equality
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from jobs.transforms.membership import date_key_of, end_of_day, participants_at_end_of_day
+from jobs.transforms.dates import utc_date_key
+from jobs.transforms.membership import end_of_day, participants_at_end_of_day
 from schemas.tables import DIM_CONVERSATION_PARTICIPANTS
 
 UTC = dt.UTC
@@ -71,7 +72,7 @@ def test_day_boundaries_ignore_session_time_zone(spark: SparkSession) -> None:
             spark.createDataFrame([(20261101, at("2026-11-01T23:30:00"))], "d int, t timestamp")
             .select(
                 F.unix_micros(end_of_day(F.col("d"))).alias("end_micros"),
-                date_key_of(F.col("t")).alias("key"),
+                utc_date_key(F.col("t")).alias("key"),
             )
             .first()
         )

@@ -26,6 +26,7 @@ from schemas.tables import (
     FACT_MESSAGE_EVENTS,
     FACT_USER_METRICS,
     MESSAGE_STATUS_EVENTS,
+    date_key,
 )
 from tests.frames import at, table_frame
 
@@ -41,7 +42,7 @@ def message(mid: int, conversation: int, sender: int, seq: int, server: str, cli
     assert server_ts is not None
     return {
         "message_event_id": mid, "conversation_key": conversation, "sender_user_key": sender,
-        "date_key": int(server_ts.strftime("%Y%m%d")), "message_sequence": seq,
+        "date_key": date_key(server_ts), "message_sequence": seq,
         "server_received_timestamp": server_ts, "message_timestamp": at(client),
         "client_utc_offset_minutes": offset, "character_count": characters,
         "media_count": media, "first_read_timestamp": at(read), "message_id": f"m{mid}",

@@ -1,0 +1,1 @@
+"""The benchmark harness behind bench/run.py (its docstring says what it measures and how)."""
