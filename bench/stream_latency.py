@@ -8,7 +8,7 @@ day) and run the stream as users run it (`./spark-submit.sh stream`, its own JVM
 scratch landing zone and warehouse under data/bench/stream/ (`--workdir` elsewhere).
 
 **latency**: the stream runs continuously (`stream.trigger_seconds` from `--trigger`, default
-1). The generated day's lines, in the generator's order, are cut into files of
+1). The generated day's lines, ordered by `server_ts`, are cut into files of
 `--lines-per-file` lines; one file lands every `--interval` seconds, written aside and renamed
 into `landing/dt=D/` (the moment of the rename is its landing time). A file's minutes
 appear in `ops_minute_metrics` when the Delta commit of the MERGE of the micro-batch that read
@@ -80,6 +80,24 @@ def chunks(lines: Iterable[str], size: int) -> Iterator[list[str]]:
             chunk = []
     if chunk:
         yield chunk
+
+
+def by_server_time(lines: Iterable[str]) -> list[str]:
+    """`lines` ordered by their `server_ts` text, as a collector would receive them (the
+    generator's files each span the whole day, so one after the other would go back in time
+    at every file and make most events late). A line without one (a bad record) keeps the place
+    of the line before it. The sort is stable."""
+    keyed: list[tuple[str, int, str]] = []
+    previous = ""
+    for position, line in enumerate(lines):
+        try:
+            value = json.loads(line).get("server_ts")
+        except (ValueError, AttributeError):
+            value = None
+        if isinstance(value, str):
+            previous = value
+        keyed.append((previous, position, line))
+    return [line for _, _, line in sorted(keyed)]
 
 
 def nearest_rank(values: list[float], fraction: float) -> float:
@@ -234,7 +252,7 @@ def latency(args: argparse.Namespace) -> dict[str, Any]:
     workdir = args.workdir / "latency"
     fresh(workdir)
     folder = generate(workdir, args.day, args.messages, args.seed)
-    files = list(chunks(generated_lines(folder), args.lines_per_file))[: args.files]
+    files = list(chunks(by_server_time(generated_lines(folder)), args.lines_per_file))[: args.files]
     conf = write_conf(workdir, args.trigger)
     landing = workdir / "landing" / f"dt={args.day.isoformat()}"
     landing.mkdir()

@@ -25,6 +25,19 @@ def test_chunks_cut_lines_in_order_with_a_shorter_last_one() -> None:
         list(bench.chunks(["a"], 0))
 
 
+def test_lines_are_ordered_by_server_time_and_a_bad_line_keeps_its_place() -> None:
+    bench = _bench()
+    lines = [
+        '{"event_id": "a", "server_ts": "2026-03-01T10:00:00Z"}',
+        '{"event_id": "b", "server_ts": "2026-03-01T08:00:00Z"}',
+        "not json",
+        '["a list"]',
+        '{"event_id": "c", "server_ts": "2026-03-01T09:00:00Z"}',
+        '{"event_id": "d", "server_ts": "2026-03-01T08:00:00Z"}',
+    ]
+    assert bench.by_server_time(lines) == [lines[1], lines[2], lines[3], lines[5], lines[4], lines[0]]
+
+
 def test_nearest_rank_percentile() -> None:
     bench = _bench()
     values = [float(v) for v in range(20, 0, -1)]  # 20 .. 1, unordered on purpose
