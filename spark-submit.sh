@@ -159,12 +159,38 @@ submit() {
   # mode it is also the executor's. --driver-memory on the command line wins.
   [[ " ${spark_args[*]-} " == *" --driver-memory "* ]] || spark_args+=(--driver-memory "${CHATLAKE_DRIVER_MEMORY:-6g}")
   cd "$ROOT"
-  exec "$VENV/bin/spark-submit" \
-    --jars "$CHATLAKE_JARS" \
-    --py-files "$BUILD_DIR/chatlake.zip" \
-    --driver-java-options "-Dlog4j2.configurationFile=file:$ROOT/conf/log4j2.properties" \
-    "${spark_args[@]}" \
-    "$ROOT/jobs/__main__.py" "${job_args[@]}"
+  local command=("$VENV/bin/spark-submit"
+    --jars "$CHATLAKE_JARS"
+    --py-files "$BUILD_DIR/chatlake.zip"
+    --driver-java-options "-Dlog4j2.configurationFile=file:$ROOT/conf/log4j2.properties"
+    "${spark_args[@]}"
+    "$ROOT/jobs/__main__.py" "${job_args[@]}")
+  if [[ "$STOPS_ON_SIGNAL" == yes ]]; then run_until_stopped "${command[@]}"; fi
+  exec "${command[@]}"
+}
+
+# The stream runs until stopped. Only its Python driver stops it cleanly (it lets the running
+# micro-batch finish, then stops the query); the same SIGTERM to spark-submit's JVM, the
+# driver's parent, would stop Spark under the batch. So here the JVM is a child of this shell,
+# which hands SIGTERM and SIGINT to the driver alone and exits with the JVM's status: a plain
+# `kill PID` or Ctrl-C stops the stream cleanly. (A child started with & ignores SIGINT, so a
+# Ctrl-C reaches the JVM as nothing.)
+run_until_stopped() {
+  "$@" &
+  local jvm=$! status=0
+  trap 'stop_driver_of '"$jvm" TERM INT
+  while :; do
+    # wait returns early (above 128) when a trapped signal arrives; wait again for the JVM.
+    status=0; wait "$jvm" || status=$?
+    kill -0 "$jvm" 2>/dev/null || break
+  done
+  exit "$status"
+}
+
+stop_driver_of() {
+  local jvm="$1"
+  # Before the driver has started there is no batch to finish: the JVM itself is stopped.
+  pkill -TERM -P "$jvm" -f "$ROOT/jobs/__main__.py" || kill -TERM "$jvm" 2>/dev/null || true
 }
 
 main() {
@@ -174,7 +200,8 @@ main() {
       ensure_venv; cd "$ROOT"; exec "$VENV/bin/python" -m jobs --help ;;
     setup) setup; say "ready: .venv and .jars are in place" ;;
     test) shift; setup; local_defaults; run_tests "$@" ;;
-    *) setup; submit "$@" ;;
+    stream) setup; STOPS_ON_SIGNAL=yes submit "$@" ;;
+    *) setup; STOPS_ON_SIGNAL=no submit "$@" ;;
   esac
 }
 

@@ -53,6 +53,9 @@ STOP_POLL_SECONDS = 1.0
 STOP_GRACE_SECONDS = 120.0
 BATCHES, EVENTS, MINUTES = "ops_stream_batches", "ops_stream_events", "ops_minute_metrics"
 QUERY_NAME = "chatlake_stream"
+# One line per micro-batch (bench/stream_latency.py reads it back): lag is now minus the newest
+# server_ts seen, the last figure the batch's own seconds.
+PROGRESS_LINE = "stream batch %d: files %d  lines %s  bad %s  late %s  events %s  minutes %d  lag %.0fs  %.1fs"
 
 
 def run(spark: SparkSession, config: Config, args: Any) -> dict[str, int]:
@@ -252,8 +255,7 @@ def process_batch(spark: SparkSession, config: Config, lines: DataFrame, batch_i
     _prune_state(spark, config, newest_now)
     lag = (_utc_now() - newest_now).total_seconds() if newest_now else 0.0
     LOGGER.info(
-        "stream batch %d: files %d  lines %s  bad %s  late %s  events %s  minutes %d  lag %.0fs  %.1fs",
-        batch_id, row["files"], f"{row['lines']:,}", f"{row['bad_lines']:,}", f"{row['late_events']:,}",
+        PROGRESS_LINE, batch_id, row["files"], f"{row['lines']:,}", f"{row['bad_lines']:,}", f"{row['late_events']:,}",
         f"{row['events']:,}", minutes, lag, time.perf_counter() - clock,
     )
 

@@ -5,17 +5,24 @@ The worked example's landing days arrive one folder at a time; the stream runs w
 watermark longer than the data's span its minutes equal the same counts taken from the batch
 tables of the session's example run; with the default watermark every valid event is counted
 either in a minute or as late, once. A run killed between its writes and started again ends
-with the same tables.
+with the same tables. `./spark-submit.sh stream` run as a user runs it stops on SIGTERM with
+exit code 0, and a restart counts nothing twice.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import shutil
+import signal
+import subprocess
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+import yaml
 from chispa import assert_approx_df_equality
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
@@ -25,7 +32,7 @@ from jobs import storage, stream
 from jobs.config import Config, StreamConfig
 from jobs.progress import CRASH_AFTER_STEP_ENV
 from jobs.transforms.response_pairs import seconds_between
-from tests.conftest import EXAMPLE_DAYS, EXAMPLES, install_warehouse, make_config
+from tests.conftest import EXAMPLE_DAYS, EXAMPLES, REPO, install_warehouse, make_config
 
 pytestmark = pytest.mark.slow
 # Longer than the example's four days: nothing is late.
@@ -34,6 +41,10 @@ EXPECTED_COUNTS = json.loads((EXAMPLES / "expected" / "counts.json").read_text(e
 # Means and percentiles of the same values, summed in another order.
 PRECISION = 1e-9
 COUNTS = ("messages", "status_delivered", "status_read", "status_failed", "latency_messages")
+# A JVM's start, the warehouse check and a first micro-batch, on a machine other test runs share.
+FIRST_BATCH_TIMEOUT_SECONDS = 900
+# After SIGTERM: the running batch's grace, then the query's and the JVM's shutdown.
+STOP_TIMEOUT_SECONDS = stream.STOP_GRACE_SECONDS + 60
 
 
 def run_available_now(spark: SparkSession, config: Config) -> None:
@@ -42,6 +53,21 @@ def run_available_now(spark: SparkSession, config: Config) -> None:
 
 def arrive(config: Config, day: str) -> None:
     shutil.copytree(EXAMPLES / "landing" / f"dt={day}", Path(config.landing_path) / f"dt={day}")
+
+
+def arrive_whole(config: Config, day: str, staging: Path) -> None:
+    """The day's folder copied aside, then renamed into the landing zone: a running stream
+    never lists a half-copied file."""
+    shutil.copytree(EXAMPLES / "landing" / f"dt={day}", staging / f"dt={day}")
+    (staging / f"dt={day}").rename(Path(config.landing_path) / f"dt={day}")
+
+
+def wait_until(condition: Callable[[], bool], process: subprocess.Popen, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert process.poll() is None, f"the stream exited ({process.returncode}) before {what}"
+        assert time.monotonic() < deadline, f"no {what} within {timeout:.0f}s"
+        time.sleep(0.5)
 
 
 def stream_config(root: Path, template: Path, watermark_minutes: int) -> Config:
@@ -176,3 +202,56 @@ def test_operations_notebook_shows_the_streams_minutes_and_batches(long_watermar
     assert [int(b["late_events"]) for b in shown_batches] == [0] * len(EXAMPLE_DAYS)
     for tag in ("minutes-plot", "batches-plot"):
         assert drew_an_image(cell(notebook, tag)), tag
+
+
+def test_sigterm_stops_the_stream_with_exit_0_and_a_restart_counts_nothing_twice(
+    spark: SparkSession, tmp_path: Path, warehouse_template: Path, long_watermark_run: Config,
+) -> None:
+    config = stream_config(tmp_path, warehouse_template, LONG_WATERMARK_MINUTES)
+    conf = tmp_path / "stream.yaml"
+    conf.write_text(yaml.safe_dump({
+        "landing_path": config.landing_path, "warehouse_path": config.warehouse_path,
+        "spark": {"shuffle_partitions": 2},
+        "stream": {"trigger_seconds": 1, "watermark_minutes": LONG_WATERMARK_MINUTES},
+    }))
+    staging = tmp_path / "staging"
+    staging.mkdir()
+    log = tmp_path / "stream.log"
+    arrive(config, EXAMPLE_DAYS[0])
+    with log.open("w") as output:
+        # Its own session: the clean-up below can end the JVM and the driver with it.
+        process = subprocess.Popen(
+            [str(REPO / "spark-submit.sh"), "stream", "--conf", str(conf), "--driver-memory", "1g"],
+            cwd=REPO, stdout=output, stderr=subprocess.STDOUT, start_new_session=True,
+        )
+    try:
+        wait_until(lambda: "stream batch 0:" in log.read_text(), process, FIRST_BATCH_TIMEOUT_SECONDS,
+                   "first micro-batch")
+        arrive_whole(config, EXAMPLE_DAYS[1], staging)
+        # Spark writes a batch's offsets when it starts the batch: the signal comes mid-batch.
+        started = Path(config.stream_checkpoint_path) / "offsets" / "1"
+        wait_until(started.exists, process, FIRST_BATCH_TIMEOUT_SECONDS, "second micro-batch")
+        process.send_signal(signal.SIGTERM)
+        exit_code = process.wait(timeout=STOP_TIMEOUT_SECONDS)
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+    output_text = log.read_text()
+    assert exit_code == 0, output_text[-3000:]
+    assert "stream: signal 15 received, stopping after the running micro-batch" in output_text
+    assert "stream: stopped" in output_text and "stream done in" in output_text, output_text[-3000:]
+
+    # The rest lands while it is stopped; the restart resumes from the checkpoint.
+    for day in EXAMPLE_DAYS[2:]:
+        arrive(config, day)
+    run_available_now(spark, config)
+
+    assert_approx_df_equality(
+        plain(stream_minutes(spark, config)), plain(stream_minutes(spark, long_watermark_run)),
+        PRECISION, ignore_row_order=True,
+    )
+    done = batches(spark, config)
+    assert [b["batch_id"] for b in done] == list(range(len(done)))
+    assert sum(b["events"] for b in done) == EXPECTED_COUNTS["distinct_valid_events"]
+    assert sum(b["bad_lines"] for b in done) == EXPECTED_COUNTS["bad_records"]
