@@ -27,7 +27,8 @@ HTTP_OK, HTTP_BAD_REQUEST = 200, 400
 
 @contextmanager
 def spool_lock(spool: Path) -> Iterator[None]:
-    with open(spool / LOCK, "a") as handle:
+    descriptor = os.open(spool / LOCK, os.O_WRONLY | os.O_CREAT, 0o600)
+    with os.fdopen(descriptor, "w") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
         try:
             yield

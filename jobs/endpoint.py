@@ -267,6 +267,7 @@ class Endpoint:
         self.trino: subprocess.Popen[bytes] | None = None
         self.receiver: subprocess.Popen[bytes] | None = None
         self.inputs_seen: dict[str, float] = {}
+        self.folders_seen: set[str] | None = None
 
     def start(self) -> None:
         home, java = os.environ.get(TRINO_HOME_ENV), os.environ.get(TRINO_JAVA_ENV)
@@ -292,7 +293,7 @@ class Endpoint:
         self.receiver = subprocess.Popen(
             [sys.executable, "-m", "jobs.audit_receiver", "--spool", str(self.layout.spool),
              "--port", str(self.receiver_port)],
-            stdin=subprocess.DEVNULL, start_new_session=True, cwd=Path(__file__).resolve().parent.parent,
+            stdin=subprocess.DEVNULL, start_new_session=True,
         )
         self._record_processes()
 
@@ -333,19 +334,25 @@ class Endpoint:
                     raise RuntimeError(f"the Trino server did not answer in {STARTUP_TIMEOUT_SECONDS} s") from None
                 time.sleep(1)
 
+    def table_folders(self) -> set[str]:
+        warehouse = Path(self.config.warehouse_path)
+        return {
+            path.parent.name for path in warehouse.glob("*/_delta_log")
+            if not path.parent.name.startswith(("_", ".")) and path.parent.name.isidentifier()
+        }
+
     def sync_tables(self) -> None:
         """Register every table folder of the warehouse that is not registered yet; unregister
-        those whose folder is gone."""
+        those whose folder is gone. Asks the server only when the folders changed: each of its
+        queries is an audit row, and the loop runs every few seconds."""
+        present = self.table_folders()
+        if present == self.folders_seen:
+            return
         self.query(f"CREATE SCHEMA IF NOT EXISTS {CATALOG}.{SCHEMA}")
         registered = {row[0] for row in self.query(
             f"SELECT table_name FROM {CATALOG}.information_schema.tables "
             f"WHERE table_schema = '{SCHEMA}' AND table_type = 'BASE TABLE'"
         )}
-        warehouse = Path(self.config.warehouse_path)
-        present = {
-            path.parent.name for path in warehouse.glob("*/_delta_log")
-            if not path.parent.name.startswith(("_", ".")) and path.parent.name.isidentifier()
-        }
         for name in sorted(present - registered):
             self.query(f"CALL {CATALOG}.system.register_table(schema_name => '{SCHEMA}', "
                        f"table_name => '{name}', table_location => 'local:///{name}')")
@@ -353,6 +360,7 @@ class Endpoint:
         for name in sorted(registered - present):
             self.query(f"CALL {CATALOG}.system.unregister_table(schema_name => '{SCHEMA}', table_name => '{name}')")
             LOGGER.info("serve: unregistered %s.%s.%s (its folder is gone)", CATALOG, SCHEMA, name)
+        self.folders_seen = present
 
     def refresh_rules(self) -> None:
         seen = self._input_times()
