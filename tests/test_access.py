@@ -306,6 +306,38 @@ def test_a_receiver_crash_between_two_queries_loses_nothing(endpoint, spark) -> 
     assert json.loads(layout.processes.read_text())["receiver"] != receiver
 
 
+def _printed(notebook: Any) -> str:
+    return "".join(o.get("text", "") for c in notebook.cells for o in c.get("outputs", []) if o.output_type == "stream")
+
+
+@pytest.mark.parametrize("principal", ["alice", "audrey"])
+def test_the_access_notebook_connects_and_shows_what_the_account_sees(endpoint, principal) -> None:
+    import nbformat
+    from nbclient import NotebookClient
+
+    config = endpoint["config"]
+    env = {key: value for key, value in os.environ.items() if not key.startswith("PYSPARK_GATEWAY")}
+    env.update({"CHATLAKE_ENDPOINT": f"127.0.0.1:{config.access.port}", "CHATLAKE_ENDPOINT_USER": principal,
+                "CHATLAKE_ENDPOINT_PASSWORD": f"{principal}-pw",
+                "CHATLAKE_ENDPOINT_CERT": str(endpoint["layout"].certificate)})
+    notebook = nbformat.read(REPO / "notebooks" / "access.ipynb", as_version=4)
+    NotebookClient(notebook, timeout=120, kernel_name="python3",
+                   resources={"metadata": {"path": str(REPO / "notebooks")}}).execute(env=env)
+    assert [o for c in notebook.cells for o in c.get("outputs", []) if o.output_type == "error"] == []
+    printed = _printed(notebook)
+    assert f"{principal} may read {len(MAY_READ[ACCOUNTS[principal]])} tables:" in printed
+    assert "refused (PERMISSION_DENIED): Access Denied: Cannot select from table delta.chatlake.dim_users" in printed
+    if principal == "alice":
+        # Two days; two real users on each (the test account is filtered out).
+        assert " date_key  users  messages\n 20261101      2         2\n 20261102      2         4\n" in printed
+        assert "alice may not read access_audit (PERMISSION_DENIED)" in printed
+    else:
+        assert "audrey may not read fact_user_metrics (PERMISSION_DENIED)" in printed
+        # The audit so far, denied attempts first (the earlier tests made some).
+        audit = printed[printed.index("principal"):].splitlines()
+        assert audit[1].split()[1] == "denied"
+
+
 def test_stop_flushes_the_audit_and_leaves_no_process(endpoint, spark) -> None:
     layout, config = endpoint["layout"], endpoint["config"]
     pids = json.loads(layout.processes.read_text())
