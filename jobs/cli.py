@@ -184,10 +184,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"chatlake: {error}", file=sys.stderr)
         return EXIT_USAGE
     if args.command == "serve":
-        from jobs.endpoint import AccessSetupError, check_files
+        from jobs.endpoint import AccessSetupError, check_files, clear_leftovers
 
         try:
             check_files(config)
+            clear_leftovers(config)
         except AccessSetupError as error:
             print(f"chatlake: serve refused: {error}", file=sys.stderr)
             return EXIT_FAILURE

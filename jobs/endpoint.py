@@ -105,6 +105,36 @@ def check_files(config: Config) -> None:
             raise AccessSetupError(f"access.{key} {path} does not exist (docs/access.md says how to make it)")
 
 
+def _ours(pid: int | None, layout: Layout) -> bool:
+    """Whether `pid` is alive and one of this warehouse's endpoint processes (its command line
+    names the state folder): a recorded pid may have been reused since."""
+    if not _alive(pid):
+        return False
+    try:
+        return str(layout.root) in Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+    except OSError:
+        return False
+
+
+def clear_leftovers(config: Config) -> None:
+    """Refuse when an endpoint already serves this warehouse; end the server and receiver that
+    a killed one left behind (they hold the ports)."""
+    layout = Layout.of(config)
+    if not layout.processes.exists():
+        return
+    processes = json.loads(layout.processes.read_text())
+    manager = processes.get("manager")
+    if manager != os.getpid() and _alive(manager):
+        raise AccessSetupError(f"an endpoint already serves {config.warehouse_path} (process {manager}); "
+                               "./spark-submit.sh serve --stop stops it")
+    for key in ("trino", "receiver"):
+        pid = processes.get(key)
+        if _ours(pid, layout):
+            LOGGER.warning("serve: ending the %s (process %s) a killed endpoint left behind", key, pid)
+            os.kill(pid, signal.SIGKILL)
+    layout.processes.unlink(missing_ok=True)
+
+
 def bcrypt_line(user: str, password: str) -> str:
     """A `name:hash` line as Trino's password file wants it: bcrypt written $2y$."""
     import bcrypt
@@ -414,6 +444,7 @@ def run(spark: Any, config: Config, args: Any) -> None:
     del args
     layout = Layout.of(config)
     check_files(config)
+    clear_leftovers(config)
     stopping = threading.Event()
     for signal_number in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signal_number, lambda *_: stopping.set())
@@ -491,8 +522,12 @@ def stop(config: Config) -> int:
     waited = [processes.get(k) for k in ("manager", "parent")]
     while any(_alive(p) for p in waited) and time.monotonic() < deadline:
         time.sleep(0.5)
-    # A manager that was killed leaves its children: they go too.
-    for key in ("trino", "receiver", "parent", "manager"):
+    # A manager that was killed (or does not answer) leaves its children: they go too.
+    for key in ("trino", "receiver"):
+        pid = processes.get(key)
+        if _ours(pid, layout):
+            os.kill(pid, signal.SIGKILL)
+    for key in ("manager", "parent"):
         pid = processes.get(key)
         if _alive(pid):
             os.kill(pid, signal.SIGKILL)

@@ -209,3 +209,47 @@ def test_a_line_cut_short_and_other_events_are_skipped() -> None:
     lines = [json.dumps({"metadata": {"queryId": "q0"}, "createTime": "2026-12-07T05:00:00Z"}),  # created event
              json.dumps(COMPLETED), json.dumps(COMPLETED)[:40]]
     assert [r["query_id"] for r in spooled_rows(lines)] == ["20261207_053000_00001_abcde"]
+
+
+def test_the_access_config_keys_and_their_defaults() -> None:
+    from jobs.config import ConfigError, parse_config
+
+    base = {"landing_path": "/data/landing", "warehouse_path": "/data/warehouse"}
+    default = parse_config(base, environ={}).access
+    assert (default.host, default.port) == ("127.0.0.1", 8443)
+    assert default.users_file.endswith("/conf/access/users.txt")
+    assert default.support_scope_file.endswith("/conf/access/support_scope.csv")
+    given = parse_config({**base, "access": {"port": 9443, "groups_file": "/etc/g.txt"}}, environ={}).access
+    assert (given.port, given.groups_file) == (9443, "/etc/g.txt")
+    with pytest.raises(ConfigError, match="config key 'access.prot' is not known"):
+        parse_config({**base, "access": {"prot": 1}}, environ={})
+    with pytest.raises(ConfigError, match="'access.port' must be a TCP port"):
+        parse_config({**base, "access": {"port": 70000}}, environ={})
+
+
+def test_serve_refuses_folders_open_to_others_and_missing_accounts(tmp_path) -> None:
+    from jobs.config import parse_config
+    from jobs.endpoint import AccessSetupError, check_files
+
+    warehouse, landing = tmp_path / "warehouse", tmp_path / "landing"
+    users, groups = tmp_path / "users.txt", tmp_path / "groups.txt"
+    config = parse_config({"landing_path": str(landing), "warehouse_path": str(warehouse),
+                           "access": {"users_file": str(users), "groups_file": str(groups)}}, environ={})
+    with pytest.raises(AccessSetupError, match="does not exist \\(run ./spark-submit.sh init first\\)"):
+        check_files(config)
+    warehouse.mkdir(mode=0o750)
+    warehouse.chmod(0o750)
+    landing.mkdir()
+    landing.chmod(0o704)
+    with pytest.raises(AccessSetupError) as refused:
+        check_files(config)
+    assert str(refused.value) == (
+        f"the landing folder {landing} is open to other users (drwx---r--); only its owner and the endpoint's"
+        f" group may read it: chmod o-rwx {landing}"
+    )
+    landing.chmod(0o750)
+    with pytest.raises(AccessSetupError, match=f"access.users_file {users} does not exist"):
+        check_files(config)
+    users.write_text("")
+    groups.write_text("")
+    check_files(config)  # nothing left to refuse
