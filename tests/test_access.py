@@ -27,6 +27,7 @@ from pyspark.sql import Row, SparkSession
 from pyspark.sql import functions as F
 
 from jobs import storage
+from jobs.access_audit import access_report
 from jobs.config import Config
 from jobs.endpoint import Layout, bcrypt_line, connect
 from tests.conftest import REPO, install_warehouse, make_config
@@ -367,3 +368,12 @@ def test_stop_flushes_the_audit_and_leaves_no_process(endpoint, spark) -> None:
     assert [m.split(":")[0] for m in masked.column_masks] == ["delta.chatlake.fact_user_metrics.user_key"]
     assert [f.split(":")[0] for f in masked.row_filters] == ["delta.chatlake.fact_user_metrics"]
     assert masked.client_address is not None and masked.finished_at >= masked.started_at
+    # `report access --date D`: denied attempts first, then who read which tables how often.
+    report = access_report(spark, config, masked.started_at.date()).collect()
+    outcomes = [row.outcome for row in report]
+    assert outcomes == sorted(outcomes, key=lambda outcome: (outcome != "denied", outcome))
+    assert outcomes[0] == "denied"
+    analysts = {(row.outcome, row.tables): row.queries for row in report if row.principal == "alice"}
+    assert analysts[("succeeded", "delta.chatlake.fact_user_metrics")] == sum(
+        1 for q, who in QUERIES.items() if who == ("alice", "succeeded")
+        and audit[q].tables == ["delta.chatlake.fact_user_metrics"])
