@@ -455,11 +455,12 @@ def run(spark: Any, config: Config, args: Any) -> None:
         endpoint.wait_until_up(stopping)
         if not stopping.is_set():
             endpoint.sync_tables()
-            load_spool(spark, config, layout.spool)
             layout.ready.write_text(str(os.getpid()))
             LOGGER.info("serve: ready on https://%s:%d (certificate %s)", config.access.host, config.access.port,
                         layout.certificate)
-        last_load = time.monotonic()
+        # The first tick loads what the spool holds (a killed endpoint's last events, the
+        # start-up's own queries); before being ready it would only delay the first query.
+        last_load = time.monotonic() - AUDIT_LOAD_SECONDS
         while not stopping.wait(TICK_SECONDS):
             endpoint.keep_receiver()
             endpoint.refresh_rules()

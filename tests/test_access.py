@@ -374,6 +374,8 @@ def test_stop_flushes_the_audit_and_leaves_no_process(endpoint, spark) -> None:
     assert outcomes == sorted(outcomes, key=lambda outcome: (outcome != "denied", outcome))
     assert outcomes[0] == "denied"
     analysts = {(row.outcome, row.tables): row.queries for row in report if row.principal == "alice"}
-    assert analysts[("succeeded", "delta.chatlake.fact_user_metrics")] == sum(
-        1 for q, who in QUERIES.items() if who == ("alice", "succeeded")
-        and audit[q].tables == ["delta.chatlake.fact_user_metrics"])
+    # The analyst's queries of fact_user_metrics alone: the two of the mask test and the notebook's.
+    assert analysts[("succeeded", "delta.chatlake.fact_user_metrics")] == 3
+    refusals = [r for r in audit.values() if (r.principal, r.outcome) == ("alice", "denied")]
+    assert analysts[("denied", "delta.chatlake.dim_users")] == sum(
+        1 for r in refusals if r.tables == ["delta.chatlake.dim_users"])
