@@ -37,9 +37,10 @@ MASK_KINDS = (KEYED_HASH, NULL)
 READ = ["SELECT"]
 # The endpoint's own account (table registration, the filters' subqueries) may do everything.
 EVERYTHING = ["SELECT", "INSERT", "DELETE", "UPDATE", "OWNERSHIP", "GRANT_SELECT"]
-# Admins read everything and may create views (GRANT_SELECT lets others read a view they own).
 ADMIN = "admin"
-ADMIN_PRIVILEGES = ["SELECT", "GRANT_SELECT", "OWNERSHIP"]
+# Admins read everything and may create views (GRANT_SELECT lets others read a view they own).
+# No OWNERSHIP of the pipeline's tables: that would let them be dropped through the endpoint.
+ADMIN_PRIVILEGES = ["SELECT", "GRANT_SELECT"]
 # Account names that may appear in a rule's user pattern without any escaping worries.
 PRINCIPAL_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.@-]*$")
 # Spark's type names of the columns a mask may replace by NULL -> Trino's.
@@ -255,8 +256,11 @@ def build_rules(
         plain = [t for t in readable if t not in special]
         privileges = ADMIN_PRIVILEGES if group.name == ADMIN else READ
         if group.name == ADMIN and group.tables == (ALL,) and not special:
-            # Every table, also those made after this was written, views and $history tables.
-            tables.append({"group": ADMIN, "catalog": CATALOG, "privileges": privileges})
+            # The pipeline's tables to read; any other name (a view, a $history table, a table
+            # made after this was written) also to own, which creating and dropping a view needs.
+            tables.append({"group": ADMIN, "catalog": CATALOG, "schema": SCHEMA, "table": _exact(plain),
+                           "privileges": privileges})
+            tables.append({"group": ADMIN, "catalog": CATALOG, "privileges": [*privileges, "OWNERSHIP"]})
         elif plain:
             tables.append({"group": _user_pattern(group.name), "catalog": CATALOG, "schema": SCHEMA,
                            "table": _exact(plain), "privileges": privileges})

@@ -437,6 +437,24 @@ class Endpoint:
                 process.wait()
 
 
+AUDIT_LOAD = threading.Lock()
+
+
+def _load_audit_until(spark: Any, config: Config, layout: Layout, stopping: threading.Event) -> None:
+    """Load the spool at once (what a killed endpoint left, the start-up's own queries), then
+    every AUDIT_LOAD_SECONDS until stopping. A failed load leaves the spool for the next."""
+    from jobs.access_audit import load_spool
+
+    while True:
+        try:
+            with AUDIT_LOAD:
+                LOGGER.info("serve: %d audit rows loaded", load_spool(spark, config, layout.spool))
+        except Exception as error:
+            LOGGER.error("serve: loading the audit spool failed, trying again: %s", error)
+        if stopping.wait(AUDIT_LOAD_SECONDS):
+            return
+
+
 def run(spark: Any, config: Config, args: Any) -> None:
     """`serve`: until SIGTERM or SIGINT (what `serve --stop` sends)."""
     from jobs.access_audit import load_spool
@@ -458,9 +476,11 @@ def run(spark: Any, config: Config, args: Any) -> None:
             layout.ready.write_text(str(os.getpid()))
             LOGGER.info("serve: ready on https://%s:%d (certificate %s)", config.access.host, config.access.port,
                         layout.certificate)
-        # The first tick loads what the spool holds (a killed endpoint's last events, the
-        # start-up's own queries); before being ready it would only delay the first query.
-        last_load = time.monotonic() - AUDIT_LOAD_SECONDS
+        # The audit is loaded in a thread of its own: a load is a Spark job of many seconds, and the
+        # loop must keep picking up scope changes, new tables and a dead receiver meanwhile.
+        loader = threading.Thread(target=_load_audit_until, args=(spark, config, layout, stopping),
+                                  name="audit-loader", daemon=True)
+        loader.start()
         while not stopping.wait(TICK_SECONDS):
             endpoint.keep_receiver()
             endpoint.refresh_rules()
@@ -468,15 +488,14 @@ def run(spark: Any, config: Config, args: Any) -> None:
                 endpoint.sync_tables()
             except Exception as error:
                 LOGGER.warning("serve: table registration failed, trying again: %s", error)
-            if time.monotonic() - last_load >= AUDIT_LOAD_SECONDS:
-                LOGGER.info("serve: %d audit rows loaded", load_spool(spark, config, layout.spool))
-                last_load = time.monotonic()
+        loader.join()
         LOGGER.info("serve: stopping")
         endpoint.wait_idle()
     finally:
         layout.ready.unlink(missing_ok=True)
         endpoint.stop()
-        added = load_spool(spark, config, layout.spool)
+        with AUDIT_LOAD:
+            added = load_spool(spark, config, layout.spool)
         LOGGER.info("serve: stopped; %d audit rows loaded on the way out", added)
         layout.processes.unlink(missing_ok=True)
 

@@ -263,7 +263,7 @@ def test_support_reads_its_scope_and_a_new_scope_without_restart(endpoint) -> No
     assert sorted(rows_of(endpoint, "sam", "SELECT user_key, date_key FROM fact_user_metrics")) == [
         [USERS["u_real"], 20261101], [USERS["u_real"], 20261102]]
     Path(endpoint["config"].access.support_scope_file).write_text("principal,user_id\nsam,u_test\nsam,u_unknown\n")
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + 90
     seen: list[list[Any]] = []
     while time.monotonic() < deadline:
         seen = sorted(rows_of(endpoint, "sam", "SELECT user_id FROM dim_users"))

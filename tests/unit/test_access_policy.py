@@ -108,8 +108,14 @@ def test_only_the_endpoint_and_admins_own_or_write(rules) -> None:
     assert rules["catalogs"][-1] == {"catalog": "delta|system", "allow": "read-only"}
     assert [r for r in rules["schemas"] if r.get("owner")] == [{"user": SERVICE, "owner": True},
                                                                 {"group": "admin", "owner": True}]
-    writers = [r for r in rules["tables"] if set(r["privileges"]) - {"SELECT"}]
-    assert [(r.get("user"), r.get("group")) for r in writers] == [(SERVICE, None), (None, "admin")]
+    # Admins own (may create and drop) views and other names, never a pipeline table.
+    for table in TABLES_BY_NAME:
+        assert decide(rules, "root", {"admin"}, table)["privileges"] == ["SELECT", "GRANT_SELECT"]
+    assert "OWNERSHIP" in decide(rules, "root", {"admin"}, "a_view")["privileges"]
+    writers = [r for r in rules["tables"] if set(r["privileges"]) - {"SELECT", "GRANT_SELECT", "OWNERSHIP"}]
+    assert [(r.get("user"), r.get("group")) for r in writers] == [(SERVICE, None)]
+    granters = [r for r in rules["tables"] if "GRANT_SELECT" in r["privileges"]]
+    assert [(r.get("user"), r.get("group")) for r in granters] == [(SERVICE, None), (None, "admin"), (None, "admin")]
     assert rules["queries"][-1] == {"allow": ["execute"]}
 
 
