@@ -229,7 +229,11 @@ def build_rules(
     known = sorted(set(known_tables))
     service = _user_pattern(service_user)
     environment = {"user": service_user}
-    tables: list[dict[str, Any]] = [{"user": service, "catalog": CATALOG, "privileges": EVERYTHING}]
+    tables: list[dict[str, Any]] = [
+        {"user": service, "catalog": CATALOG, "privileges": EVERYTHING},
+        # system.runtime.queries: `serve --stop` waits until no query runs.
+        {"user": service, "catalog": "system", "privileges": READ},
+    ]
     for group in policy.groups:
         readable = group.readable(known)
         special = sorted(set(group.rows) | set(group.masks))

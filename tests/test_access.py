@@ -356,6 +356,8 @@ def test_stop_flushes_the_audit_and_leaves_no_process(endpoint, spark) -> None:
     audit = {r.query_id: r for r in storage.read(spark, config, "access_audit").collect()}
     assert {q: (audit[q].principal, audit[q].outcome) for q in QUERIES if q in audit} == QUERIES
     assert set(QUERIES) <= set(audit)
+    # The endpoint's own queries (registration, the wait before stopping) are never refused.
+    assert [r.query_text for r in audit.values() if r.principal == "chatlake-endpoint" and r.outcome != "succeeded"] == []
     # A denied query names the table it was refused; an allowed one its filters and masks.
     denied = next(r for r in audit.values() if r.principal == "alice" and r.outcome == "denied"
                   and "dim_devices" in r.query_text)

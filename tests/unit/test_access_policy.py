@@ -117,6 +117,7 @@ def test_only_the_endpoint_and_admins_own_or_write(rules) -> None:
     granters = [r for r in rules["tables"] if "GRANT_SELECT" in r["privileges"]]
     assert [(r.get("user"), r.get("group")) for r in granters] == [(SERVICE, None), (None, "admin"), (None, "admin")]
     assert rules["queries"][-1] == {"allow": ["execute"]}
+    assert {"user": SERVICE, "catalog": "system", "privileges": ["SELECT"]} in rules["tables"]
 
 
 def test_the_mask_key_is_derived_and_secret_dependent() -> None:
