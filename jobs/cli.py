@@ -39,6 +39,7 @@ COMMANDS: dict[str, str] = {
     "report": "jobs.report",
     "init": "jobs.warehouse",
     "stream": "jobs.stream",
+    "serve": "jobs.endpoint",
 }
 ENTRY_POINTS: dict[str, str] = {"backfill": "run_backfill", "init": "run"}
 # Commands whose arguments can name users; their usage errors do not echo arguments.
@@ -133,9 +134,10 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--messages-per-day", type=positive_int, default=2_000)
     demo.add_argument("--seed", type=int, default=7)
     report = add("report", "print the design's analytical reports, or one named report")
-    report.add_argument("name", nargs="?", choices=("experiments", "versions"),
+    report.add_argument("name", nargs="?", choices=("experiments", "versions", "access"),
                         help="experiments: per variant with 95%% intervals and tests against control; "
-                        "versions: delivery and read rates per app version")
+                        "versions: delivery and read rates per app version; "
+                        "access: who read which tables through the SQL endpoint on --date, denied first")
     report.add_argument("--experiment", metavar="E", help="report experiments: only this experiment")
     report.add_argument("--date", type=iso_date, required=True, help="the (last) date reported")
     report.add_argument("--days", type=positive_int, default=1, help="how many days up to --date")
@@ -143,6 +145,9 @@ def build_parser() -> argparse.ArgumentParser:
     stream = add("stream", "minute counters for operations from new landing files (or Kafka), until stopped")
     stream.add_argument("--available-now", dest="available_now", action="store_true",
                         help="process everything that has landed, then stop")
+    serve = add("serve", "the SQL endpoint (Trino) over the warehouse with access policies and audit, until stopped")
+    serve.add_argument("--detach", action="store_true", help="start it in the background; return once a query runs")
+    serve.add_argument("--stop", action="store_true", help="stop the running one (and flush its audit)")
     return parser
 
 
@@ -178,6 +183,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as error:
         print(f"chatlake: {error}", file=sys.stderr)
         return EXIT_USAGE
+    if args.command == "serve":
+        from jobs.endpoint import AccessSetupError, check_files, clear_leftovers
+
+        try:
+            check_files(config)
+            clear_leftovers(config)
+        except AccessSetupError as error:
+            print(f"chatlake: serve refused: {error}", file=sys.stderr)
+            return EXIT_FAILURE
     job = _entry_point(args.command)
     if job is None:
         print(f"chatlake: '{args.command}' is not implemented yet", file=sys.stderr)

@@ -26,6 +26,7 @@ RETENTION_ENTRIES = (
     "fact_user_metrics",
     "fact_activity_rollups",
     "quarantine",
+    "access_audit",
 )
 TOPIC_METHODS = ("keywords",)
 
@@ -41,6 +42,7 @@ KNOWN_TOP_LEVEL_KEYS = {
     "erasure",
     "stream",
     "history_sampling",
+    "access",
 }
 STREAM_SOURCES = ("files", "kafka")
 # <warehouse_path>/<this>: the stream's checkpoint unless stream.checkpoint_path says otherwise.
@@ -93,6 +95,18 @@ class StreamConfig:
 
 
 @dataclass(frozen=True)
+class AccessConfig:
+    """`./spark-submit.sh serve` (contract: operations.md "Access to the data")."""
+
+    host: str = "127.0.0.1"
+    port: int = 8443
+    users_file: str = "conf/access/users.txt"
+    groups_file: str = "conf/access/groups.txt"
+    support_scope_file: str = "conf/access/support_scope.csv"
+    policy_file: str = "conf/access/policy.yaml"
+
+
+@dataclass(frozen=True)
 class Config:
     landing_path: str
     warehouse_path: str
@@ -106,6 +120,7 @@ class Config:
     # Secret for the keyed hash of erased user ids (tombstones, erasure log).
     erasure_hash_key: str = "chatlake-default-erasure-key"
     stream: StreamConfig = field(default_factory=StreamConfig)
+    access: AccessConfig = field(default_factory=AccessConfig)
 
     @property
     def stream_checkpoint_path(self) -> str:
@@ -258,6 +273,23 @@ def _stream(raw: Any) -> StreamConfig:
     )
 
 
+def _access(raw: Any) -> AccessConfig:
+    raw = {} if raw is None else _expect(raw, dict, "access", "a mapping")
+    files = ("users_file", "groups_file", "support_scope_file", "policy_file")
+    unknown = set(raw) - {"host", "port", *files}
+    if unknown:
+        raise ConfigError(f"config key 'access.{sorted(unknown)[0]}' is not known")
+    port = _non_negative_int(raw, "port", AccessConfig.port, "access.")
+    if not 0 < port < 65536:
+        raise ConfigError(f"config key 'access.port' must be a TCP port (1-65535), got {port}")
+    host = _expect(raw.get("host", AccessConfig.host), str, "access.host", "a host name or address")
+    paths = {
+        key: _absolute(_expect(raw.get(key, getattr(AccessConfig, key)), str, f"access.{key}", "a path"))
+        for key in files
+    }
+    return AccessConfig(host=host, port=port, **paths)
+
+
 def _absolute(path: str) -> str:
     """Local paths relative to the working directory become absolute (Delta's SQL needs that);
     URLs such as s3a://bucket/x stay as they are."""
@@ -294,6 +326,7 @@ def parse_config(raw: Any, environ: dict[str, str] | None = None) -> Config:
         future_tolerance_hours=_non_negative_int(raw, "future_tolerance_hours", 24),
         spark=_spark(raw.get("spark")),
         stream=_stream(raw.get("stream")),
+        access=_access(raw.get("access")),
         history_sampling=_history_sampling(raw.get("history_sampling"), late_data_days),
         **({"erasure_hash_key": str(hash_key)} if hash_key else {}),
     )

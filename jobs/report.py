@@ -34,8 +34,8 @@ REPORTS: tuple[str, ...] = (
     "top_topics_by_language",
 )
 # Named reports run one at a time (`report experiments`, `report versions`).
-EXPERIMENTS, VERSIONS = "experiments", "versions"
-NAMED_REPORTS: tuple[str, ...] = (EXPERIMENTS, VERSIONS)
+EXPERIMENTS, VERSIONS, ACCESS = "experiments", "versions", "access"
+NAMED_REPORTS: tuple[str, ...] = (EXPERIMENTS, VERSIONS, ACCESS)
 EXPERIMENT_TOTALS = "experiment_totals"
 REPORT_TABLES: tuple[str, ...] = (
     "fact_message_events",
@@ -206,6 +206,12 @@ def run(spark: SparkSession, config: Config, args: Any) -> None:
     if name is not None:
         if name == EXPERIMENTS:
             frame = experiments(spark, config, args.date, args.days, getattr(args, "experiment", None))
+        elif name == ACCESS:
+            from jobs.access_audit import access_report
+
+            print(f"\n== access on {args.date} (SQL endpoint queries; denied attempts first)")
+            access_report(spark, config, args.date).show(n=MAX_PRINTED_ROWS, truncate=False)
+            return
         else:
             frame = versions(spark, config, args.date, args.days)
         print(f"\n== {name}  {start} .. {end}")

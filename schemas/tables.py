@@ -710,6 +710,32 @@ OPS_STREAM_EVENTS = TableSpec(
     description="the stream's state: events seen within the watermark (ids, no user or text), pruned behind it",
 )
 
+# The SQL endpoint's audit (contract: operations.md "Access to the data").
+ACCESS_AUDIT = TableSpec(
+    "access_audit",
+    T.StructType(
+        [
+            _c("query_id", STRING, NOT_NULL, "the endpoint's query id"),
+            _c("date_key", INT, NOT_NULL, "the UTC date of started_at"),
+            _c("principal", STRING, NOT_NULL, "the account that logged in"),
+            _c("groups", T.ArrayType(STRING), NOT_NULL),
+            _c("client_address", STRING),
+            _c("started_at", TS, NOT_NULL),
+            _c("finished_at", TS),
+            _c("query_text", STRING, NOT_NULL),
+            _c("tables", T.ArrayType(STRING), NOT_NULL, "catalog.schema.table read (or refused)"),
+            _c("columns", T.ArrayType(STRING), NOT_NULL, "table.column read"),
+            _c("row_filters", T.ArrayType(STRING), NOT_NULL, "table: filter expression applied"),
+            _c("column_masks", T.ArrayType(STRING), NOT_NULL, "table.column: mask expression applied"),
+            _c("outcome", STRING, NOT_NULL, "succeeded, denied or failed"),
+            _c("error", STRING, comment="the endpoint's error message when not succeeded"),
+        ]
+    ),
+    partition_by=(DATE_PARTITION,),
+    constraints={"known_outcome": "outcome IN ('succeeded', 'denied', 'failed')"},
+    description="one row per query through the SQL endpoint (serve), allowed or denied; names principals, not users",
+)
+
 ALL_TABLES: tuple[TableSpec, ...] = (
     FACT_MESSAGE_EVENTS,
     FACT_MESSAGE_DERIVED_TOPICS,
@@ -741,5 +767,6 @@ ALL_TABLES: tuple[TableSpec, ...] = (
     OPS_MINUTE_METRICS,
     OPS_STREAM_BATCHES,
     OPS_STREAM_EVENTS,
+    ACCESS_AUDIT,
 )
 TABLES_BY_NAME = {spec.name: spec for spec in ALL_TABLES}
