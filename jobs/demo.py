@@ -14,6 +14,7 @@ from typing import Any
 from pyspark.sql import SparkSession
 
 from jobs import generate, nightly, report
+from jobs.access_audit import access_report
 from jobs.config import Config
 from jobs.progress import LOGGER
 
@@ -52,3 +53,7 @@ def run(spark: SparkSession, config: Config, args: Any) -> None:
     report.experiments(spark, config, last_day, days=args.days).show(n=report.MAX_PRINTED_ROWS, truncate=False)
     print(f"\n== Delivery and reads per app version, {first_day} .. {last_day}")
     report.versions(spark, config, last_day, days=args.days).show(n=report.MAX_PRINTED_ROWS, truncate=False)
+    today = dt.datetime.now(dt.UTC).date()
+    print(f"\n== Who read what through the SQL endpoint, {today} (empty until people query through"
+          " `serve`: docs/access.md)")
+    access_report(spark, config, today).show(n=report.MAX_PRINTED_ROWS, truncate=False)

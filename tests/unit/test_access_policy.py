@@ -101,7 +101,10 @@ def test_support_reads_only_the_rows_its_scope_lists(rules) -> None:
 def test_engineers_read_metadata_as_null(rules) -> None:
     rule = decide(rules, "erin", {"engineer"}, "fact_message_events")
     assert rule["columns"] == [{"name": "metadata", "mask": "CAST(NULL AS varchar)"}]
-    assert "columns" not in decide(rules, "erin", {"engineer"}, "dim_conversations")
+    # Both metadata columns (the contract's "metadata columns"): the message's and the conversation's.
+    conversations = decide(rules, "erin", {"engineer"}, "dim_conversations")
+    assert conversations["columns"] == [{"name": "conversation_metadata", "mask": "CAST(NULL AS varchar)"}]
+    assert "columns" not in decide(rules, "erin", {"engineer"}, "dim_users")
 
 
 def test_only_the_endpoint_and_admins_own_or_write(rules) -> None:
