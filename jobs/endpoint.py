@@ -17,6 +17,7 @@ import json
 import os
 import secrets
 import signal
+import socket
 import stat
 import subprocess
 import sys
@@ -195,11 +196,16 @@ def write_configuration(config: Config, layout: Layout, http_port: int, receiver
     access = config.access
     etc = layout.etc
     (etc / "catalog").mkdir(parents=True, exist_ok=True)
+    # Trino listens on access.host alone (127.0.0.1 unless the config says otherwise), not on
+    # every interface; the node talks to itself on the same address.
+    bind_ip = socket.gethostbyname(access.host)
+    own_address = "127.0.0.1" if bind_ip in ("0.0.0.0", "127.0.0.1") else bind_ip
     _write_private(etc / "node.properties", _properties({
         "node.environment": "chatlake",
         "node.id": "chatlake-endpoint",
         "node.data-dir": layout.data,
-        "node.internal-address": "127.0.0.1",
+        "node.bind-ip": bind_ip,
+        "node.internal-address": own_address,
     }))
     _write_private(etc / "jvm.config", "\n".join([
         "-server", f"-Xmx{HEAP}", "-XX:+UseG1GC", "-XX:+ExitOnOutOfMemoryError", "-XX:+ExplicitGCInvokesConcurrent",
@@ -211,7 +217,7 @@ def write_configuration(config: Config, layout: Layout, http_port: int, receiver
         "node-scheduler.include-coordinator": "true",
         # Plain HTTP serves only the node's own traffic (a login over it is refused).
         "http-server.http.port": http_port,
-        "discovery.uri": f"http://127.0.0.1:{http_port}",
+        "discovery.uri": f"http://{own_address}:{http_port}",
         "http-server.https.enabled": "true",
         "http-server.https.port": access.port,
         "http-server.https.keystore.path": layout.key_and_certificate,

@@ -11,6 +11,7 @@ daily metrics, and a message with client metadata.
 from __future__ import annotations
 
 import datetime as dt
+import ipaddress
 import json
 import os
 import signal
@@ -178,6 +179,29 @@ def refusal(endpoint: dict[str, Any], user: str, sql: str) -> str:
     assert caught.value.error_name == "PERMISSION_DENIED", caught.value
     QUERIES[caught.value.query_id] = (user, "denied")
     return caught.value.message
+
+
+def _listening_addresses(port: int) -> set[str]:
+    """The local addresses the kernel has a listening TCP socket on `port` for (IPv4 and IPv6)."""
+    addresses = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        for line in Path(table).read_text().splitlines()[1:]:
+            local, state = line.split()[1], line.split()[3]
+            address, hex_port = local.split(":")
+            if state == "0A" and int(hex_port, 16) == port:
+                raw = bytes.fromhex(address)
+                # /proc prints each 32-bit word in host (little-endian) order.
+                words = b"".join(raw[i:i + 4][::-1] for i in range(0, len(raw), 4))
+                listening = ipaddress.ip_address(words)
+                # Java listens through IPv6 sockets: 127.0.0.1 shows as ::ffff:127.0.0.1.
+                mapped = getattr(listening, "ipv4_mapped", None)
+                addresses.add(str(mapped or listening))
+    return addresses
+
+
+def test_the_endpoint_listens_on_its_host_alone(endpoint) -> None:
+    """access.host is 127.0.0.1 by default: the HTTPS port is not open on other interfaces."""
+    assert _listening_addresses(endpoint["config"].access.port) == {"127.0.0.1"}
 
 
 def test_serve_refuses_a_warehouse_open_to_others_in_one_line(endpoint) -> None:
