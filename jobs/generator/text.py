@@ -457,7 +457,7 @@ TOPIC_PHRASES_ES: TopicPhrases = {
         (
             "pagué el alquiler, me debes {a}",
             "¿me haces un bizum con tu parte de la cuenta?",
-            "dividimos lo de {b}, sale a {a} cada uno",
+            "dividimos {b} entre todos, sale a {a} cada uno",
             "la factura de la luz ha subido muchísimo este mes",
             "te mandé el pago, mira tu cuenta del banco",
             "este mes hay que ajustarse al presupuesto 💸",
@@ -596,7 +596,7 @@ TOPIC_PHRASES_PT: TopicPhrases = {
             "viu o jogo ontem à noite? que golaço ⚽",
             "{a} ganhou de 3 a 1, o título tá perto",
             "nosso time perdeu de novo, tem que mandar o técnico embora",
-            "ingressos pra {b} {when}, quem vai?",
+            "comprei ingressos, {b} é {when}, quem vai?",
             "aquele jogador fez dois gols no segundo tempo",
             "o placar final foi inacreditável, foi pra prorrogação",
         ),
