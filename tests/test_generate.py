@@ -1,4 +1,5 @@
-"""The synthetic generator against an independent, pure-Python reading of raw-events.md."""
+"""The synthetic generator against an independent, pure-Python reading of raw-events.md, and the
+languages of its messages as the project's identifier and topic assignment see them."""
 
 from __future__ import annotations
 
