@@ -1,10 +1,12 @@
-"""The synthetic generator against an independent, pure-Python reading of raw-events.md."""
+"""The synthetic generator against an independent, pure-Python reading of raw-events.md, and the
+languages of its messages as the project's identifier and topic assignment see them."""
 
 from __future__ import annotations
 
 import contextlib
 import datetime as dt
 import gzip
+import itertools
 import json
 from collections import Counter, defaultdict
 from pathlib import Path
@@ -12,14 +14,19 @@ from typing import Any
 
 import pytest
 from pyspark.sql import SparkSession
+from pyspark.sql import functions as F
 
 from jobs.config import Config
 from jobs.generate import generate
+from jobs.generator.text import LANGUAGES as GENERATED_LANGUAGES
+from jobs.generator.world import World
+from jobs.transforms import language, topic_scoring
 from tests.conftest import make_config
 
 START = dt.date(2026, 11, 1)
 DAYS = 2
-MESSAGES_PER_DAY = 150
+# About a hundred conversations: enough for their languages' shares to mean something.
+MESSAGES_PER_DAY = 1_500
 SEED = 11
 # Higher than the default 1% so that a tiny run holds every kind of bad record.
 BAD_RATE = 0.05
@@ -64,6 +71,13 @@ TYPE_FIELDS: dict[str, dict[str, tuple[str, bool, Any]]] = {
     },
 }
 TYPE_FIELDS["user_updated"] = TYPE_FIELDS["user_registered"]
+
+# The generator's clients retry a message_sent within this many seconds (same message_id).
+RETRY_WINDOW_S = 91
+
+# The languages the generator writes in and their shares of conversations (a conversation is
+# held in one language).
+LANGUAGE_WEIGHTS = {"en": 0.60, "es": 0.15, "pt": 0.10, "de": 0.08, "fr": 0.07}
 
 # The generator's kinds of bad record -> the reason this validator finds.
 REASON_OF_KIND = {
@@ -262,9 +276,18 @@ def test_messiness_is_present(generated):
     by_conversation: defaultdict[str, list[dict[str, Any]]] = defaultdict(list)
     for r in first_by_message.values():
         by_conversation[r["conversation_id"]].append(r)
+    # seq increases with server_ts, but for a retry standing in for an original that became a
+    # bad record: it carries the original's seq and arrives up to RETRY_WINDOW_S later.
+    inversions = 0
     for messages in by_conversation.values():
-        ordered = [m["seq"] for m in sorted(messages, key=lambda m: _instant(m["server_ts"]))]
-        assert ordered == sorted(set(ordered)), "seq not strictly increasing with server_ts"
+        by_time = sorted(messages, key=lambda m: (_instant(m["server_ts"]), m["seq"]))
+        assert len({m["seq"] for m in by_time}) == len(by_time), "seq not unique"
+        for earlier, later in itertools.pairwise(by_time):
+            if later["seq"] < earlier["seq"]:
+                inversions += 1
+                gap = _instant(later["server_ts"]) - _instant(earlier["server_ts"])
+                assert gap.total_seconds() <= RETRY_WINDOW_S, "seq not increasing with server_ts"
+    assert inversions <= 0.005 * len(first_by_message)
 
 
 def test_same_seed_gives_identical_bytes_and_another_seed_differs(spark, config, generated):
@@ -282,3 +305,66 @@ def test_same_seed_gives_identical_bytes_and_another_seed_differs(spark, config,
     other_files = landing_files(Path(other.landing_path))
     assert other_files.keys() == first.keys()
     assert all(other_files[name] != first[name] for name in first)
+
+
+def _first_texts(landing: Path) -> dict[str, tuple[str, str]]:
+    """message_id -> (conversation_id, text) of every good message_sent line with text."""
+    texts = {}
+    for _, line in landing_lines(landing):
+        with contextlib.suppress(BadRecordError):
+            record = validate(line)
+            if record["event_type"] == "message_sent" and record.get("text"):
+                texts.setdefault(record["message_id"], (record["conversation_id"], record["text"]))
+    return texts
+
+
+def test_messages_are_written_in_five_languages_with_topics_in_each(spark, generated):
+    config, _ = generated
+    texts = _first_texts(Path(config.landing_path))
+    frame = spark.createDataFrame(
+        [(n, conversation, text) for n, (conversation, text) in enumerate(texts.values())],
+        "message_event_id long, conversation_id string, text string",
+    ).withColumn("language_code", language.language_code(F.col("text"))).cache()
+    rows = frame.select("message_event_id", "conversation_id", "language_code").collect()
+    identified = [r for r in rows if r["language_code"] != language.UNDETERMINED]
+    by_language = Counter(r["language_code"] for r in identified)
+    for code in LANGUAGE_WEIGHTS:
+        assert by_language[code] >= 10, f"few messages identified as {code}: {by_language}"
+    # the rest: the identifier's slips on short chat ("haha" as Tagalog, "já volto" as Hungarian)
+    assert sum(by_language[c] for c in LANGUAGE_WEIGHTS) >= 0.9 * len(identified), by_language
+
+    # A conversation is held in one language: the language most of its messages are in (the
+    # others: system texts in English, a "danke schön" in English small talk, the slips above).
+    per_conversation: defaultdict[str, Counter[str]] = defaultdict(Counter)
+    for r in identified:
+        per_conversation[r["conversation_id"]][r["language_code"]] += 1
+    held_in = {c: counts.most_common(1)[0][0] for c, counts in per_conversation.items()}
+    in_held_language = sum(counts[held_in[c]] for c, counts in per_conversation.items())
+    assert in_held_language >= 0.85 * len(identified)
+    shares = Counter(held_in.values())
+    conversations = len(held_in)
+    assert conversations >= 80
+    for code, weight in LANGUAGE_WEIGHTS.items():
+        # within three binomial standard deviations of the weight
+        spread = 3 * (weight * (1 - weight) / conversations) ** 0.5
+        assert abs(shares[code] / conversations - weight) <= spread, (code, shares)
+
+    # The draw itself, over many more conversations than a test can generate messages for.
+    world = World(seed=SEED, start=START, days=DAYS, messages_per_day=MESSAGES_PER_DAY)
+    drawn = (spark.range(20_000).select(F.col("id").alias("conversation"))
+             .transform(world.with_conversation).groupBy("c_language").count().collect())
+    drawn_shares = {GENERATED_LANGUAGES[r["c_language"]]: r["count"] / 20_000 for r in drawn}
+    assert drawn_shares == pytest.approx(LANGUAGE_WEIGHTS, abs=0.012)
+
+    # Topic assignment finds topics in every language, about as often as in English.
+    taxonomy = topic_scoring.load_taxonomy()
+    keywords = topic_scoring.keyword_table(spark, taxonomy)
+    confident = (frame.transform(topic_scoring.assign_topics(keywords, taxonomy.calibration))
+                 .where(F.col("topic_confidence") >= topic_scoring.CONFIDENT)
+                 .groupBy("language_code").count().collect())
+    with_topic = {r["language_code"]: r["count"] / by_language[r["language_code"]]
+                  for r in confident if r["language_code"] in LANGUAGE_WEIGHTS}
+    assert with_topic["en"] >= 0.5, with_topic
+    for code in LANGUAGE_WEIGHTS:
+        assert with_topic.get(code, 0.0) >= 0.6 * with_topic["en"], (code, with_topic)
+    frame.unpersist()

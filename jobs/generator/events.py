@@ -286,9 +286,10 @@ def message_id(world: World, message_no: Column) -> Column:
 
 
 def _with_text(world: World, frame: DataFrame) -> DataFrame:
-    """Add `text` from message_no, message_type and topic_focus (intermediate columns keep
-    the generated code of each step small)."""
+    """Add `text` from message_no, message_type, topic_focus and the conversation's language
+    c_language (intermediate columns keep the generated code of each step small)."""
     key = F.col("message_no")
+    language = F.col("c_language")
     message_type = F.col("message_type")
     u_kind = world.uniform("text_kind", key)
     frame = frame.withColumn("_topic", F.when(world.uniform("topic_choice", key) < 0.65,
@@ -297,7 +298,7 @@ def _with_text(world: World, frame: DataFrame) -> DataFrame:
     topic = F.col("_topic")
 
     def sentence(tag: str) -> Column:
-        return text.topic_sentence(topic, world.uniform(f"{tag}_template", key),
+        return text.topic_sentence(language, topic, world.uniform(f"{tag}_template", key),
                                    world.uniform(f"{tag}_a", key), world.uniform(f"{tag}_b", key),
                                    world.uniform(f"{tag}_when", key),
                                    world.uniform(f"{tag}_who", key), world.uniform(f"{tag}_n", key))
@@ -307,18 +308,18 @@ def _with_text(world: World, frame: DataFrame) -> DataFrame:
     about_topic = F.when(F.col("_s2").isNull(), F.col("_s1")).otherwise(
         F.concat(F.col("_s1"), F.lit(". "), F.col("_s2")))
     prefix = F.when(world.uniform("prefix", key) < 0.15,
-                    text.pick(text.PREFIXES, world.uniform("prefix_word", key))).otherwise("")
+                    text.prefix(language, world.uniform("prefix_word", key))).otherwise("")
     suffix = F.when(world.uniform("suffix", key) < 0.25,
-                    text.pick(text.SUFFIXES, world.uniform("suffix_word", key))).otherwise("")
+                    text.suffix(language, world.uniform("suffix_word", key))).otherwise("")
     body = F.concat(prefix, about_topic, suffix)
     frame = frame.withColumn("_body", F.when(world.uniform("lowercase", key) < 0.2, F.lower(body))
                              .otherwise(body))
     body = F.col("_body")
-    chat = F.when(u_kind < 0.42, text.small_talk(world.uniform("small_talk", key))) \
+    chat = F.when(u_kind < 0.42, text.small_talk(language, world.uniform("small_talk", key))) \
         .when(u_kind < 0.423, F.lit("")).otherwise(body)
     caption = F.when(world.uniform("caption", key) < 0.4,
                      F.when(world.uniform("caption_kind", key) < 0.5, body)
-                     .otherwise(text.pick(text.CAPTIONS, world.uniform("caption_word", key))))
+                     .otherwise(text.caption(language, world.uniform("caption_word", key))))
     message_text = (F.when(message_type.isin("text", "ephemeral_text"), chat)
                     .when(message_type.isin("image", "video", "file"), caption)
                     .when(message_type == "system",

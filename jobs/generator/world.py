@@ -282,7 +282,16 @@ class World:
     def with_conversation(self, frame: DataFrame) -> DataFrame:
         """Add the properties of the conversation in column `conversation`: c_birth (day),
         c_pool (users it could draw members from), c_type, c_size, c_creator, c_talkers
-        (members who send messages; the others only read, and may leave and rejoin)."""
+        (members who send messages; the others only read, and may leave and rejoin),
+        c_language (0-based index into text.LANGUAGES).
+
+        The language belongs to the conversation, not to its users: the members of a chat
+        share a language and write in it, while one person can hold chats in several (a
+        Spanish family group, an English team chat). A language per user would have every
+        direct chat between two users of different languages switch language at each reply,
+        which chats rarely do. Drawn with text.LANGUAGE_WEIGHTS, so those are shares of
+        conversations; shares of messages follow them in a large world and wander in a small
+        one, where a few popular conversations carry most messages."""
         c = F.col("conversation")
         u_size = self.uniform("conversation_size", c)
         kind = F.col("c_type")
@@ -305,6 +314,9 @@ class World:
             .withColumn("c_talkers", F.when(kind == "direct", F.lit(2))
                         .when(kind == "group", F.least(size, F.lit(TALKERS_IN_GROUP)))
                         .otherwise(F.least(size, F.lit(2))).cast("long"))
+            .withColumn("c_language", weighted_index(
+                self.uniform("conversation_language", c),
+                [weight for _, weight in text.LANGUAGE_WEIGHTS]).cast("int"))
         )
 
     def experiment_variant(self, experiment: str, conversation: Column) -> Column:
