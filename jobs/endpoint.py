@@ -516,11 +516,20 @@ def _load(conf: str) -> Config:
         sys.exit(f"chatlake: {error}")
 
 
+def _ready_since(layout: Layout, since: float) -> bool:
+    try:
+        return layout.ready.stat().st_mtime >= since
+    except FileNotFoundError:
+        return False
+
+
 def wait(config: Config, pid: int, log: Path) -> int:
     layout = Layout.of(config)
     deadline = time.monotonic() + STARTUP_TIMEOUT_SECONDS + 120
+    # A killed endpoint leaves its ready marker behind: only one written after this start counts.
+    started = time.time()
     while time.monotonic() < deadline:
-        if layout.ready.exists() and _alive(pid):
+        if _ready_since(layout, started) and _alive(pid):
             print(f"chatlake: serve: running in the background on https://{config.access.host}:"
                   f"{config.access.port}; certificate {layout.certificate}; log {log}", file=sys.stderr)
             return 0

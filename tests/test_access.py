@@ -10,6 +10,7 @@ daily metrics, and a message with client metadata.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import ipaddress
 import json
@@ -334,6 +335,48 @@ def test_a_receiver_crash_between_two_queries_loses_nothing(endpoint, spark) -> 
                  .where(F.col("query_id").isin(*ids)).select("query_id").collect()}
     assert found == ids
     assert json.loads(layout.processes.read_text())["receiver"] != receiver
+
+
+def _in_spool(layout: Layout, query_id: str) -> bool:
+    return any(query_id in path.read_text(errors="replace") for path in layout.spool.glob("*") if path.is_file())
+
+
+def test_an_endpoint_killed_and_started_again_loses_no_audit_record(endpoint, spark) -> None:
+    """A query whose record waits in the spool when every endpoint process is SIGKILLed reaches
+    access_audit after `serve --detach` starts it again (the contract's durable spool)."""
+    layout, config = endpoint["layout"], endpoint["config"]
+    waiting = None
+    for _ in range(3):  # the loader empties the spool every 30 s: catch a record before it does
+        cursor = _cursor(endpoint, "alice")
+        cursor.execute("SELECT count(*) FROM dim_message_types")
+        cursor.fetchall()
+        QUERIES[cursor.query_id] = ("alice", "succeeded")
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and not _in_spool(layout, cursor.query_id):
+            time.sleep(0.5)
+        if _in_spool(layout, cursor.query_id):
+            waiting = cursor.query_id
+            break
+    assert waiting is not None, "no audit record was seen waiting in the spool"
+    recorded = json.loads(layout.processes.read_text())
+    # The manager, Trino and the receiver; the manager's parent too if it is serve's own JVM.
+    killed = [recorded[key] for key in ("manager", "trino", "receiver") if recorded.get(key)]
+    parent = recorded.get("parent")
+    with contextlib.suppress(OSError):
+        if parent and b"serve" in Path(f"/proc/{parent}/cmdline").read_bytes():
+            killed.append(parent)
+    for pid in killed:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+    started = _serve(endpoint["config_file"], "--detach")
+    assert started.returncode == 0, started.stderr[-3000:]
+    assert set(json.loads(layout.processes.read_text()).values()).isdisjoint(killed)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        if storage.read(spark, config, "access_audit").where(F.col("query_id") == waiting).count():
+            break
+        time.sleep(5)
+    assert storage.read(spark, config, "access_audit").where(F.col("query_id") == waiting).count() == 1
 
 
 def _printed(notebook: Any) -> str:
