@@ -231,7 +231,7 @@ submit() {
     --driver-java-options "-Dlog4j2.configurationFile=file:$ROOT/conf/log4j2.properties"
     "${spark_args[@]}"
     "$ROOT/jobs/__main__.py" "${job_args[@]}")
-  if [[ "$STOPS_ON_SIGNAL" == yes ]]; then run_until_stopped "${command[@]}"; fi
+  if [[ "${STOPS_ON_SIGNAL:-no}" == yes ]]; then run_until_stopped "${command[@]}"; fi
   exec "${command[@]}"
 }
 
@@ -268,7 +268,7 @@ main() {
     serve) shift; setup; ensure_trino; serve "$@" ;;
     test) shift; setup; local_defaults; run_tests "$@" ;;
     stream) setup; STOPS_ON_SIGNAL=yes submit "$@" ;;
-    *) setup; STOPS_ON_SIGNAL=no submit "$@" ;;
+    *) setup; submit "$@" ;;
   esac
 }
 
