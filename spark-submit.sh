@@ -124,7 +124,9 @@ serve() {
     esac
   done
   if [[ -z "$detach" ]]; then
-    CHATLAKE_DRIVER_MEMORY="${CHATLAKE_DRIVER_MEMORY:-1g}" submit serve "${args[@]}"
+    # Like the stream, the endpoint stops cleanly only through its Python driver (it ends Trino
+    # and the receiver and loads the audit spool), so SIGTERM and Ctrl-C go to the driver.
+    STOPS_ON_SIGNAL=yes CHATLAKE_DRIVER_MEMORY="${CHATLAKE_DRIVER_MEMORY:-1g}" submit serve "${args[@]}"
   fi
   mkdir -p "$BUILD_DIR"
   local log="$BUILD_DIR/serve.log"
@@ -265,7 +267,14 @@ main() {
     ""|-h|--help|help)
       ensure_venv; cd "$ROOT"; exec "$VENV/bin/python" -m jobs --help ;;
     setup) setup; say "ready: .venv and .jars are in place" ;;
-    serve) shift; setup; ensure_trino; serve "$@" ;;
+    serve)
+      shift; setup
+      if [[ " $* " != *" --stop "* ]]; then
+        # Refuse open folders or missing accounts before fetching the server or starting Spark.
+        (cd "$ROOT" && "$VENV/bin/python" -m jobs.endpoint check "$@") || exit 1
+        ensure_trino
+      fi
+      serve "$@" ;;
     test) shift; setup; local_defaults; run_tests "$@" ;;
     stream) setup; STOPS_ON_SIGNAL=yes submit "$@" ;;
     *) setup; submit "$@" ;;

@@ -96,6 +96,9 @@ def parse_policy(raw: Any, known_tables: Iterable[str] = TABLES_BY_NAME) -> Poli
             raise PolicyError(f"access policy group '{name}': 'except' goes with 'tables: all' only")
         group = GroupPolicy(name, listed, excluded)
         readable = set(group.readable(known))
+        for key in ("rows", "masks"):
+            if not isinstance(body.get(key) or {}, dict):
+                raise PolicyError(f"access policy group '{name}': '{key}' must be a mapping of tables")
         rows = {}
         for table, kind in (body.get("rows") or {}).items():
             if table not in readable:
@@ -118,7 +121,7 @@ def parse_policy(raw: Any, known_tables: Iterable[str] = TABLES_BY_NAME) -> Poli
 
 
 def _table(group: str, key: str, table: Any, known: set[str]) -> str:
-    if table not in known:
+    if not isinstance(table, str) or table not in known:
         raise PolicyError(f"access policy group '{group}': {key} names '{table}', which is not a chatlake table")
     return str(table)
 

@@ -15,6 +15,7 @@ import argparse
 import fcntl
 import json
 import os
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, HTTPServer
@@ -22,7 +23,7 @@ from pathlib import Path
 
 INCOMING = "incoming.jsonl"
 LOCK = ".lock"
-HTTP_OK, HTTP_BAD_REQUEST = 200, 400
+HTTP_OK, HTTP_BAD_REQUEST, HTTP_UNAVAILABLE = 200, 400, 503
 
 
 @contextmanager
@@ -43,9 +44,17 @@ def append_event(spool: Path, document: object) -> None:
     with spool_lock(spool):
         created = not path.exists()
         descriptor = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        size_before = os.fstat(descriptor).st_size
         try:
-            os.write(descriptor, line)
+            written = 0
+            while written < len(line):
+                written += os.write(descriptor, line[written:])
             os.fsync(descriptor)
+        except OSError:
+            # A part line (a full disk) would swallow the next event too: cut it off, and let
+            # the sender see the failure and send again.
+            os.ftruncate(descriptor, size_before)
+            raise
         finally:
             os.close(descriptor)
         if created:
@@ -66,7 +75,15 @@ def make_handler(spool: Path) -> type[BaseHTTPRequestHandler]:
                 self.send_response(HTTP_BAD_REQUEST)
                 self.end_headers()
                 return
-            append_event(spool, document)
+            try:
+                append_event(spool, document)
+            except OSError as error:
+                # log_message is quiet on purpose; a failure must still show in the endpoint's log.
+                print(f"chatlake: audit receiver: event not spooled, sender told to retry: {error}",
+                      file=sys.stderr, flush=True)
+                self.send_response(HTTP_UNAVAILABLE)
+                self.end_headers()
+                return
             self.send_response(HTTP_OK)
             self.send_header("Content-Length", "0")
             self.end_headers()

@@ -1,6 +1,7 @@
 """`demo`: a week of synthetic data through the nightly run, then the design's three reports,
-the experiments report (the generator plants a higher read share in reply_nudge/treatment)
-and the app versions report.
+the experiments report (the generator plants a higher read share in reply_nudge/treatment),
+the app versions report and the access report (who read what through `serve`; empty until
+someone queries through it).
 
 It writes to the configured landing path and warehouse (data/ by default), so what it leaves
 behind can be explored afterwards in notebooks/ or with `report`.

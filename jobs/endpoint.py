@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import secrets
 import signal
 import socket
@@ -82,7 +83,8 @@ class Layout:
     rules = property(lambda self: self.root / "etc" / "rules.json")
     processes = property(lambda self: self.root / "serve.json")
     ready = property(lambda self: self.root / "ready")
-    log = property(lambda self: self.root / "data" / "var" / "log" / "server.log")
+    # `launcher run` writes Trino's log to its stdout, which the manager sends here.
+    log = property(lambda self: self.root / "launcher.log")
 
 
 def check_files(config: Config) -> None:
@@ -104,6 +106,21 @@ def check_files(config: Config) -> None:
         path = Path(getattr(config.access, key))
         if not path.is_file():
             raise AccessSetupError(f"access.{key} {path} does not exist (docs/access.md says how to make it)")
+    _check_accounts(Path(config.access.users_file))
+
+
+# Trino reads bcrypt only as $2y$ (cost 8 or more), and one line it cannot read makes it refuse
+# every login, the endpoint's own included.
+ACCOUNT_LINE = re.compile(r"[^:\s]+:\$2y\$(0[89]|[12][0-9]|3[01])\$[./A-Za-z0-9]{53}")
+
+
+def _check_accounts(users_file: Path) -> None:
+    for number, line in enumerate(users_file.read_text(errors="replace").splitlines(), start=1):
+        if line.strip() and not ACCOUNT_LINE.fullmatch(line.strip()):
+            raise AccessSetupError(
+                f"access.users_file {users_file} line {number} is not `name:$2y$..` (a bcrypt hash of cost 8 "
+                "or more, written $2y$ as `htpasswd -B` writes it; no comments): docs/access.md says how"
+            )
 
 
 def _ours(pid: int | None, layout: Layout) -> bool:
@@ -117,6 +134,27 @@ def _ours(pid: int | None, layout: Layout) -> bool:
         return False
 
 
+def _start_ticks(pid: int | None) -> int | None:
+    """When `pid` started (clock ticks since boot, /proc/PID/stat field 22): with the pid it names
+    one process, never a later one that reused the number."""
+    if not pid:
+        return None
+    try:
+        with open(f"/proc/{pid}/stat") as status:
+            return int(status.read().rsplit(")", 1)[1].split()[19])
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+def _recorded_alive(processes: dict[str, Any], key: str) -> int | None:
+    """The pid recorded under `key` if that very process still runs (same start time), else None."""
+    pid = processes.get(key)
+    started = processes.get("started", {}).get(key)
+    if not isinstance(pid, int) or not _alive(pid) or (started is not None and _start_ticks(pid) != started):
+        return None
+    return pid
+
+
 def clear_leftovers(config: Config) -> None:
     """Refuse when an endpoint already serves this warehouse; end the server and receiver that
     a killed one left behind (they hold the ports)."""
@@ -124,8 +162,8 @@ def clear_leftovers(config: Config) -> None:
     if not layout.processes.exists():
         return
     processes = json.loads(layout.processes.read_text())
-    manager = processes.get("manager")
-    if manager != os.getpid() and _alive(manager):
+    manager = _recorded_alive(processes, "manager")
+    if manager is not None and manager != os.getpid():
         raise AccessSetupError(f"an endpoint already serves {config.warehouse_path} (process {manager}); "
                                "./spark-submit.sh serve --stop stops it")
     for key in ("trino", "receiver"):
@@ -165,14 +203,28 @@ def _properties(values: dict[str, Any]) -> str:
     return "".join(f"{key}={value}\n" for key, value in values.items())
 
 
-def ensure_certificate(layout: Layout, host: str) -> None:
-    """A self-signed certificate for the endpoint, made once and kept (clients trust this one)."""
-    if layout.key_and_certificate.exists():
-        return
-    layout.tls.mkdir(parents=True, exist_ok=True)
+def certificate_names(host: str) -> list[str]:
+    """The names the certificate must carry for clients to reach `host` by them."""
     names = ["DNS:localhost", "IP:127.0.0.1"]
-    if host not in ("localhost", "127.0.0.1"):
+    if host == "0.0.0.0":
+        # Every interface: clients come by the machine's name.
+        names.append(f"DNS:{socket.getfqdn()}")
+    elif host not in ("localhost", "127.0.0.1"):
         names.append(f"IP:{host}" if host.replace(".", "").isdigit() else f"DNS:{host}")
+    return names
+
+
+def ensure_certificate(layout: Layout, host: str) -> None:
+    """A self-signed certificate for the endpoint, made once and kept (clients trust this one),
+    made again only when `access.host` changed the names it must carry."""
+    names = certificate_names(host)
+    names_file = layout.tls / "names"
+    if layout.key_and_certificate.exists():
+        if names_file.exists() and names_file.read_text().split() == names:
+            return
+        LOGGER.warning("serve: access.host changed; a new certificate (%s): clients need the new %s",
+                       ", ".join(names), layout.certificate)
+    layout.tls.mkdir(parents=True, exist_ok=True)
     key = layout.tls / "key.pem"
     subprocess.run(
         ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "3650", "-subj", "/CN=chatlake",
@@ -181,6 +233,7 @@ def ensure_certificate(layout: Layout, host: str) -> None:
     )
     _write_private(layout.key_and_certificate, key.read_text() + layout.certificate.read_text())
     key.unlink()
+    names_file.write_text("\n".join(names) + "\n")
 
 
 def rules_document(config: Config) -> dict[str, Any]:
@@ -317,7 +370,7 @@ class Endpoint:
         self._start_receiver()
         environment = {**os.environ, "JAVA_HOME": java, "PATH": f"{java}/bin:{os.environ.get('PATH', '')}"}
         self.layout.data.mkdir(exist_ok=True)
-        with open(self.layout.root / "launcher.log", "ab") as output:
+        with open(self.layout.log, "ab") as output:
             self.trino = subprocess.Popen(
                 [f"{home}/bin/launcher", "run", f"--etc-dir={self.layout.etc}", f"--data-dir={self.layout.data}"],
                 env=environment, stdout=output, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
@@ -334,11 +387,13 @@ class Endpoint:
         self._record_processes()
 
     def _record_processes(self) -> None:
-        _write_private(self.layout.processes, json.dumps({
+        pids = {
             "manager": os.getpid(), "parent": os.getppid(),
             "trino": self.trino.pid if self.trino else None,
             "receiver": self.receiver.pid if self.receiver else None,
-        }))
+        }
+        started = {key: _start_ticks(pid) for key, pid in pids.items()}
+        _write_private(self.layout.processes, json.dumps({**pids, "started": started}))
 
     def _input_times(self) -> dict[str, float]:
         access = self.config.access
@@ -404,7 +459,7 @@ class Endpoint:
             try:
                 _write_private(self.layout.rules, json.dumps(rules_document(self.config), indent=1))
                 LOGGER.info("serve: access rules rewritten")
-            except (OSError, ValueError) as error:
+            except Exception as error:
                 # The previous rules stay in force; the change waits for a fixed file.
                 LOGGER.error("serve: kept the previous access rules: %s", error)
             self.inputs_seen = seen
@@ -430,12 +485,13 @@ class Endpoint:
         time.sleep(QUIET_BEFORE_STOP_SECONDS)
 
     def stop(self) -> None:
-        for process in (self.trino, self.receiver):
-            if process is not None and process.poll() is None:
-                process.terminate()
+        # Trino first, the receiver once Trino is gone: Trino sends its last query events while
+        # it shuts down.
         for process in (self.trino, self.receiver):
             if process is None:
                 continue
+            if process.poll() is None:
+                process.terminate()
             try:
                 process.wait(timeout=STOP_TIMEOUT_SECONDS / 3)
             except subprocess.TimeoutExpired:
@@ -500,14 +556,18 @@ def run(spark: Any, config: Config, args: Any) -> None:
     finally:
         layout.ready.unlink(missing_ok=True)
         endpoint.stop()
-        with AUDIT_LOAD:
-            added = load_spool(spark, config, layout.spool)
-        LOGGER.info("serve: stopped; %d audit rows loaded on the way out", added)
         layout.processes.unlink(missing_ok=True)
+        try:
+            with AUDIT_LOAD:
+                added = load_spool(spark, config, layout.spool)
+            LOGGER.info("serve: stopped; %d audit rows loaded on the way out", added)
+        except Exception:
+            # Not raised: it would hide why serve stopped. The spool stays and the next start loads it.
+            LOGGER.exception("serve: stopped; the audit spool stays for the next start to load")
 
 
-# `python -m jobs.endpoint wait|stop`: the halves of `serve --detach` and `serve --stop` that
-# need no Spark.
+# `python -m jobs.endpoint check|wait|stop`: the parts of `serve`, `serve --detach` and
+# `serve --stop` that need no Spark.
 
 def _load(conf: str) -> Config:
     try:
@@ -550,12 +610,11 @@ def stop(config: Config) -> int:
         print(f"chatlake: serve: no endpoint is running for {config.warehouse_path}", file=sys.stderr)
         return 0
     processes = json.loads(layout.processes.read_text())
-    manager = processes.get("manager")
-    if _alive(manager):
+    manager = _recorded_alive(processes, "manager")
+    if manager is not None:
         os.kill(manager, signal.SIGTERM)
     deadline = time.monotonic() + STOP_TIMEOUT_SECONDS
-    waited = [processes.get(k) for k in ("manager", "parent")]
-    while any(_alive(p) for p in waited) and time.monotonic() < deadline:
+    while any(_recorded_alive(processes, k) for k in ("manager", "parent")) and time.monotonic() < deadline:
         time.sleep(0.5)
     # A manager that was killed (or does not answer) leaves its children: they go too.
     for key in ("trino", "receiver"):
@@ -563,8 +622,8 @@ def stop(config: Config) -> int:
         if _ours(pid, layout):
             os.kill(pid, signal.SIGKILL)
     for key in ("manager", "parent"):
-        pid = processes.get(key)
-        if _alive(pid):
+        pid = _recorded_alive(processes, key)
+        if pid is not None:
             os.kill(pid, signal.SIGKILL)
     layout.processes.unlink(missing_ok=True)
     print("chatlake: serve: stopped", file=sys.stderr)
@@ -573,12 +632,20 @@ def stop(config: Config) -> int:
 
 def main() -> int:
     parser = argparse.ArgumentParser(prog="python -m jobs.endpoint")
-    parser.add_argument("action", choices=("wait", "stop"))
+    parser.add_argument("action", choices=("check", "wait", "stop"))
     parser.add_argument("--conf", default="conf/local.yaml")
     parser.add_argument("--pid", type=int)
     parser.add_argument("--log", type=Path)
     args, _ = parser.parse_known_args()
     config = _load(args.conf)
+    if args.action == "check":
+        # Before the server is fetched (hundreds of MB the first time) or Spark starts.
+        try:
+            check_files(config)
+        except AccessSetupError as error:
+            print(f"chatlake: serve refused: {error}", file=sys.stderr)
+            return 1
+        return 0
     if args.action == "wait":
         return wait(config, args.pid, args.log)
     return stop(config)

@@ -3,7 +3,10 @@ the contract's group table; the audit's event parsing. Pure Python: no server.""
 
 from __future__ import annotations
 
+import json
+import os
 import re
+import subprocess
 
 import pytest
 
@@ -141,6 +144,8 @@ def test_the_mask_key_is_derived_and_secret_dependent() -> None:
         ({"groups": {"x": {"tables": "some"}}}, "'tables' must be 'all' or a list"),
         ({"groups": {"x": {"tables": "all", "grant": 1}}}, "key 'grant' is not known"),
         ({"users": {}}, "one key, 'groups'"),
+        ({"groups": {"x": {"tables": ["dim_users"], "rows": ["dim_users"]}}}, "'rows' must be a mapping of tables"),
+        ({"groups": {"x": {"tables": [["dim_users"]]}}}, "names '['dim_users']', which is not a chatlake table"),
     ],
 )
 def test_a_bad_policy_is_refused_naming_the_problem(raw, message) -> None:
@@ -259,7 +264,7 @@ def test_the_access_config_keys_and_their_defaults() -> None:
 
 def test_serve_refuses_folders_open_to_others_and_missing_accounts(tmp_path) -> None:
     from jobs.config import parse_config
-    from jobs.endpoint import AccessSetupError, check_files
+    from jobs.endpoint import AccessSetupError, bcrypt_line, check_files
 
     warehouse, landing = tmp_path / "warehouse", tmp_path / "landing"
     users, groups = tmp_path / "users.txt", tmp_path / "groups.txt"
@@ -280,6 +285,58 @@ def test_serve_refuses_folders_open_to_others_and_missing_accounts(tmp_path) -> 
     landing.chmod(0o750)
     with pytest.raises(AccessSetupError, match=re.escape(f"access.users_file {users} does not exist")):
         check_files(config)
-    users.write_text("")
     groups.write_text("")
+    for bad in ("# accounts", "alice:$2b$10$" + "a" * 53, "alice:$2y$04$" + "a" * 53, "alice"):
+        users.write_text(f"{bcrypt_line('sam', 'pw')}\n\n{bad}\n")
+        with pytest.raises(AccessSetupError) as refused:
+            check_files(config)
+        assert str(refused.value).startswith(f"access.users_file {users} line 3 is not `name:$2y$..`")
+    users.write_text(f"{bcrypt_line('sam', 'pw')}\n\n{bcrypt_line('alice', 'pw')}\n")
     check_files(config)  # nothing left to refuse
+
+
+def test_a_recorded_process_counts_only_while_that_very_process_runs() -> None:
+    from jobs.endpoint import _recorded_alive, _start_ticks
+
+    me = os.getpid()
+    assert _recorded_alive({"manager": me, "started": {"manager": _start_ticks(me)}}, "manager") == me
+    # The same number, started at another time: a process that reused the pid, left alone.
+    assert _recorded_alive({"manager": me, "started": {"manager": _start_ticks(me) + 1}}, "manager") is None
+    gone = subprocess.Popen(["true"])
+    gone.wait()
+    assert _recorded_alive({"manager": gone.pid, "started": {"manager": None}}, "manager") is None
+
+
+def test_an_audit_event_that_cannot_be_written_leaves_the_spool_as_it_was(tmp_path, monkeypatch) -> None:
+    import errno
+
+    from jobs import audit_receiver
+
+    audit_receiver.append_event(tmp_path, {"queryId": "q1"})
+    before = (tmp_path / audit_receiver.INCOMING).read_bytes()
+    real_write = os.write
+
+    def disk_full_after_a_few_bytes(descriptor: int, data: bytes) -> int:
+        if len(data) > 5:
+            return real_write(descriptor, data[:5])
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(audit_receiver.os, "write", disk_full_after_a_few_bytes)
+    with pytest.raises(OSError, match="No space left"):
+        audit_receiver.append_event(tmp_path, {"queryId": "q2"})
+    monkeypatch.undo()
+    assert (tmp_path / audit_receiver.INCOMING).read_bytes() == before
+    audit_receiver.append_event(tmp_path, {"queryId": "q3"})
+    spooled = (tmp_path / audit_receiver.INCOMING).read_text().splitlines()
+    assert [json.loads(line)["queryId"] for line in spooled] == ["q1", "q3"]
+
+
+def test_the_certificate_names_every_address_clients_use() -> None:
+    import socket
+
+    from jobs.endpoint import certificate_names
+
+    assert certificate_names("127.0.0.1") == ["DNS:localhost", "IP:127.0.0.1"]
+    assert certificate_names("10.1.2.3") == ["DNS:localhost", "IP:127.0.0.1", "IP:10.1.2.3"]
+    assert certificate_names("lake.internal") == ["DNS:localhost", "IP:127.0.0.1", "DNS:lake.internal"]
+    assert certificate_names("0.0.0.0") == ["DNS:localhost", "IP:127.0.0.1", f"DNS:{socket.getfqdn()}"]
