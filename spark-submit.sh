@@ -271,7 +271,7 @@ main() {
       shift; setup
       if [[ " $* " != *" --stop "* ]]; then
         # Refuse open folders or missing accounts before fetching the server or starting Spark.
-        (cd "$ROOT" && "$VENV/bin/python" -m jobs.endpoint check "$@") || exit 1
+        (cd "$ROOT" && "$VENV/bin/python" -m jobs.endpoint check "$@") || exit $?
         ensure_trino
       fi
       serve "$@" ;;

@@ -573,7 +573,10 @@ def _load(conf: str) -> Config:
     try:
         return load_config(conf)
     except ConfigError as error:
-        sys.exit(f"chatlake: {error}")
+        from jobs.cli import EXIT_USAGE
+
+        print(f"chatlake: {error}", file=sys.stderr)
+        sys.exit(EXIT_USAGE)
 
 
 def _ready_since(layout: Layout, since: float) -> bool:

@@ -43,11 +43,13 @@ def test_unknown_command_fails() -> None:
 def test_bad_config_fails_before_spark_starts(tmp_path: Path) -> None:
     config = tmp_path / "bad.yaml"
     config.write_text("landing_path: /x\n")
-    result = run_script("ingest", "--date", "2026-11-01", "--conf", str(config))
-    assert result.returncode == 2
-    assert (
-        "chatlake: config key 'warehouse_path' is missing (or set CHATLAKE_WAREHOUSE_PATH)"
-    ) in output_lines(result)
+    # serve and serve --stop read the config before Spark (or Trino) too.
+    for command in (["ingest", "--date", "2026-11-01"], ["serve"], ["serve", "--stop"]):
+        result = run_script(*command, "--conf", str(config))
+        assert result.returncode == 2, command
+        assert (
+            "chatlake: config key 'warehouse_path' is missing (or set CHATLAKE_WAREHOUSE_PATH)"
+        ) in output_lines(result), command
 
 
 def test_spark_submit_options_pass_through() -> None:
