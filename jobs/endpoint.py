@@ -134,16 +134,21 @@ def _ours(pid: int | None, layout: Layout) -> bool:
         return False
 
 
-def _start_ticks(pid: int | None) -> int | None:
-    """When `pid` started (clock ticks since boot, /proc/PID/stat field 22): with the pid it names
-    one process, never a later one that reused the number."""
-    if not pid:
-        return None
+def _stat_after_name(pid: int) -> list[str] | None:
+    """/proc/PID/stat's fields after the command name (which may hold spaces): state first
+    (field 3), None when the process is gone."""
     try:
         with open(f"/proc/{pid}/stat") as status:
-            return int(status.read().rsplit(")", 1)[1].split()[19])
-    except (OSError, IndexError, ValueError):
+            return status.read().rsplit(")", 1)[1].split()
+    except OSError:
         return None
+
+
+def _start_ticks(pid: int | None) -> int | None:
+    """When `pid` started (clock ticks since boot, field 22): with the pid it names one process,
+    never a later one that reused the number."""
+    fields = _stat_after_name(pid) if pid else None
+    return int(fields[19]) if fields and len(fields) > 19 else None
 
 
 def _recorded_alive(processes: dict[str, Any], key: str) -> int | None:
@@ -340,11 +345,8 @@ def _alive(pid: int | None) -> bool:
     except PermissionError:
         return True
     # A zombie (exited, not yet reaped) is gone for our purposes.
-    try:
-        with open(f"/proc/{pid}/stat") as status:
-            return status.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return False
+    fields = _stat_after_name(pid)
+    return fields is not None and fields[0] != "Z"
 
 
 class Endpoint:
