@@ -428,10 +428,13 @@ class Endpoint:
                 time.sleep(1)
 
     def table_folders(self) -> set[str]:
+        """Table folders whose log holds a commit: Spark makes `_delta_log` before its first
+        commit, and registering it in between fails."""
         warehouse = Path(self.config.warehouse_path)
         return {
             path.parent.name for path in warehouse.glob("*/_delta_log")
             if not path.parent.name.startswith(("_", ".")) and path.parent.name.isidentifier()
+            and next(path.glob("*.json"), None) is not None
         }
 
     def sync_tables(self) -> None:
