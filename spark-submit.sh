@@ -139,15 +139,19 @@ serve() {
 jar_list() { find "$JARS_DIR" -maxdepth 1 -name '*.jar' | sort | paste -sd, -; }
 
 # The code shipped to executors: the two packages zipped, rebuilt on every submit (milliseconds).
+# Written aside and renamed into place, so that a job starting while another submits (the
+# stream beside the nightly) never reads a half-written archive.
 build_pyfiles() {
   mkdir -p "$BUILD_DIR"
   (cd "$ROOT" && "$VENV/bin/python" - <<'EOF'
-import pathlib, zipfile
-with zipfile.ZipFile("build/chatlake.zip", "w", zipfile.ZIP_DEFLATED) as archive:
+import os, pathlib, zipfile
+partial = f"build/chatlake.zip.{os.getpid()}"
+with zipfile.ZipFile(partial, "w", zipfile.ZIP_DEFLATED) as archive:
     for package in ("jobs", "schemas"):
         for path in sorted(pathlib.Path(package).rglob("*")):
             if path.is_file() and "__pycache__" not in path.parts:
                 archive.write(path)
+os.replace(partial, "build/chatlake.zip")
 EOF
   )
 }
