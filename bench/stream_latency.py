@@ -110,12 +110,16 @@ def nearest_rank(values: list[float], fraction: float) -> float:
     return ordered[rank - 1]
 
 
-def source_log_files(text: str) -> list[str]:
-    """The file paths of one batch's entry in the file source's log (`v1`, then a JSON line per file)."""
+def source_log_files(text: str) -> list[tuple[str, int]]:
+    """(file path, batch id) of each file in one file of the file source's log (`v1`, then a JSON
+    line per file). A batch's own file lists that batch's files; a compacted one (`N.compact`,
+    written every tenth batch in place of it) lists every file up to batch N, each with its own
+    `batchId`."""
     lines = [line for line in text.splitlines() if line.strip()]
     if not lines or not lines[0].startswith("v"):
         raise ValueError("not a file source log entry")
-    return [str(json.loads(line)["path"]) for line in lines[1:]]
+    entries = [json.loads(line) for line in lines[1:]]
+    return [(str(entry["path"]), int(entry["batchId"])) for entry in entries]
 
 
 def commit_batch_id(text: str) -> int | None:
@@ -230,11 +234,9 @@ def batches_of_files(checkpoint: Path) -> dict[str, int]:
     result: dict[str, int] = {}
     log = checkpoint / "sources" / "0"
     for entry in log.iterdir() if log.exists() else []:
-        if entry.name.isdigit():
-            for path in source_log_files(entry.read_text(encoding="utf-8")):
-                result[path.rsplit("/", 1)[-1]] = int(entry.name)
-        elif entry.name.endswith(".compact"):
-            raise RuntimeError("the file source log was compacted: run fewer batches")
+        if entry.name.isdigit() or (entry.name.endswith(".compact") and not entry.name.startswith(".")):
+            for path, batch in source_log_files(entry.read_text(encoding="utf-8")):
+                result[path.rsplit("/", 1)[-1]] = batch
     return result
 
 

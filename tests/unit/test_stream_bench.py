@@ -49,14 +49,23 @@ def test_nearest_rank_percentile() -> None:
         bench.nearest_rank([], 0.5)
 
 
-def test_source_log_entry_gives_the_batchs_file_paths() -> None:
+def test_source_log_entry_gives_each_files_path_and_batch() -> None:
     bench = _bench()
-    entry = "v1\n" + "\n".join(
-        json.dumps({"path": f"file:///w/landing/dt=2026-03-01/bench-000{n}.json", "timestamp": 1, "batchId": 4})
-        for n in (1, 2)
-    )
-    assert bench.source_log_files(entry) == [
-        "file:///w/landing/dt=2026-03-01/bench-0001.json", "file:///w/landing/dt=2026-03-01/bench-0002.json",
+
+    def entry(batches: dict[int, int]) -> str:
+        return "v1\n" + "\n".join(
+            json.dumps({"path": f"file:///w/landing/dt=2026-03-01/bench-000{n}.json", "timestamp": 1,
+                        "batchId": batch})
+            for n, batch in batches.items()
+        )
+
+    assert bench.source_log_files(entry({1: 4, 2: 4})) == [
+        ("file:///w/landing/dt=2026-03-01/bench-0001.json", 4), ("file:///w/landing/dt=2026-03-01/bench-0002.json", 4),
+    ]
+    # a compacted file (9.compact) holds the entries of batches 0 to 9, each with its own batch
+    assert bench.source_log_files(entry({0: 0, 1: 0, 2: 9})) == [
+        ("file:///w/landing/dt=2026-03-01/bench-0000.json", 0), ("file:///w/landing/dt=2026-03-01/bench-0001.json", 0),
+        ("file:///w/landing/dt=2026-03-01/bench-0002.json", 9),
     ]
     with pytest.raises(ValueError):
         bench.source_log_files('{"path": "x"}')
