@@ -234,7 +234,7 @@ def batches_of_files(checkpoint: Path) -> dict[str, int]:
     result: dict[str, int] = {}
     log = checkpoint / "sources" / "0"
     for entry in log.iterdir() if log.exists() else []:
-        if entry.name.isdigit() or (entry.name.endswith(".compact") and not entry.name.startswith(".")):
+        if entry.name.isdigit() or entry.name.endswith(".compact"):
             for path, batch in source_log_files(entry.read_text(encoding="utf-8")):
                 result[path.rsplit("/", 1)[-1]] = batch
     return result
