@@ -194,8 +194,9 @@ run_tests() {
   # module fixtures (a Trino server, a Kafka broker, a cluster) start once. It waits on
   # subprocesses and JVM start-ups often enough that two keep the two cores busier than one. The
   # unit tier gains nothing from a second Spark session (63 s in one process, 67 s in two), so it
-  # runs in one. Arguments given later win: `-n 0` runs in one process, `-n 4` on more cores.
-  local paths=() workers=(-n 2 --dist loadfile)
+  # runs in one. Files start in the order tests/conftest.py gives them (longest first), not
+  # xdist's own (most tests first). Arguments given later win: `-n 0` runs in one process.
+  local paths=() workers=(-n 2 --dist loadfile --no-loadscope-reorder)
   if [[ "${1:-}" == "--unit" ]]; then shift; paths=(tests/unit); workers=(); fi
   say "ruff"; ruff check jobs schemas tests bench
   say "mypy"; mypy

@@ -3,7 +3,9 @@ no code generation."""
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import fcntl
 import gzip
 import importlib.util
 import json
@@ -49,6 +51,30 @@ TEST_SETTINGS = {
     # of small, short-lived frames needs no concurrent collector (the same four days: 97 s).
     "spark.driver.extraJavaOptions": f"{log4j_java_options()} -XX:+UseSerialGC",
 }
+
+
+# The end-to-end files that take minutes, in the order the two pytest-xdist workers should start
+# them (`--no-loadscope-reorder` keeps this order). Longest first, so that the run does not end
+# with one worker alone on a long file; and alternating, so that while the first worker builds
+# the worked example (test_erasure_privacy needs it first) the second runs files that do not.
+# Durations from a fresh clone's `.ci/run` on the 2-core machine (docs/development.md).
+LONG_FILES_FIRST = (
+    "test_erasure_privacy.py",  # the example run, then three commands as subprocesses
+    "test_docs_commands.py",  # the docs' runnable blocks, one of about 200 s
+    "test_order.py",  # the example's four days again, newest first
+    "test_experiments_generated.py",  # a generated week through the pipeline
+    "test_cluster.py",  # a standalone master and worker, and a nightly on them
+    "test_crash.py",
+    "test_erasure.py",
+    "test_stream.py",
+    "test_stream_kafka.py",
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Long end-to-end files first, in LONG_FILES_FIRST's order; the rest as collected."""
+    rank = {name: position for position, name in enumerate(LONG_FILES_FIRST)}
+    items.sort(key=lambda item: rank.get(item.path.name, len(rank)))
 
 
 def percentile_cont(values: list[float], fraction: float) -> float:
@@ -121,15 +147,46 @@ def config(tmp_path: Path) -> Config:
     return make_config(tmp_path)
 
 
+@contextlib.contextmanager
+def shared_build(tmp_path_factory: pytest.TempPathFactory, name: str) -> Iterator[tuple[Path, bool]]:
+    """A folder for `name` that the whole run shares, locked while the caller builds it.
+
+    Under pytest-xdist every worker has its own session, so a session fixture would be built
+    once per worker. Here the first worker to ask builds it in the run's shared temporary folder
+    (the parent of each worker's own), and the others wait for it and reuse it, the pattern
+    pytest-xdist documents for session fixtures. Yields (folder, must_build); the lock is held
+    until the block ends.
+    """
+    base = tmp_path_factory.getbasetemp()
+    folder = (base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base) / name
+    done = folder / ".built"
+    with open(f"{folder}.lock", "w", encoding="utf-8") as lock:
+        # A lock file, not the folder's existence: a worker that finds the folder while another
+        # is still filling it must wait, and one that died midway leaves no `.built` behind.
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            must_build = not done.exists()
+            if must_build:
+                shutil.rmtree(folder, ignore_errors=True)
+                folder.mkdir(parents=True)
+            yield folder, must_build
+            if must_build:
+                done.touch()
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
 @pytest.fixture(scope="session")
 def warehouse_template(spark: SparkSession, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """An empty, prepared warehouse, made once: creating every table costs tens of seconds of
-    Delta commits, copying the folder a few milliseconds. Tests of creation itself
-    (test_tables.py) do not use it."""
+    """An empty, prepared warehouse, made once for the whole run (both workers): creating every
+    table costs tens of seconds of Delta commits, copying the folder a few milliseconds. Tests
+    of creation itself (test_tables.py) do not use it."""
     from jobs import warehouse
 
-    config = make_config(tmp_path_factory.mktemp("template"))
-    warehouse.prepare(spark, config)
+    with shared_build(tmp_path_factory, "template") as (root, must_build):
+        config = make_config(root)
+        if must_build:
+            warehouse.prepare(spark, config)
     return Path(config.warehouse_path)
 
 
@@ -152,7 +209,8 @@ EXAMPLE_DAYS = ("2026-11-01", "2026-11-02", "2026-11-03", "2026-11-04")
 def example_run(
     spark: SparkSession, warehouse_template: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> dict[str, object]:
-    """The contract's worked example through ingest, topics and aggregate, once per session.
+    """The contract's worked example through ingest, topics and aggregate, once per run (the
+    first worker to need it builds it, the other reads the same tables; no test writes to them).
 
     Parquet is written uncompressed here so that the privacy scans can look for text bytes.
     Returns the config, the per-day ingest counts, and `day_one`: a config whose warehouse is a
@@ -162,23 +220,27 @@ def example_run(
 
     from jobs import aggregate, ingest, topics
 
-    root = tmp_path_factory.mktemp("example")
-    config = parse_config(
-        {"landing_path": str(EXAMPLES / "landing"), "warehouse_path": str(root / "warehouse"),
-         "spark": {"shuffle_partitions": 2}},
-        environ={},
-    )
-    spark.conf.set("spark.sql.parquet.compression.codec", "uncompressed")
-    try:
-        install_warehouse(warehouse_template, config)
-        ingest_counts = {}
-        for day in map(dt.date.fromisoformat, EXAMPLE_DAYS):
-            ingest_counts[day.isoformat()] = ingest.run_day(spark, config, day)
-            topics.run_day(spark, config, day)
-            aggregate.run_day(spark, config, day)
-            if day.isoformat() == EXAMPLE_DAYS[0]:
-                shutil.copytree(root / "warehouse", root / "day-one-warehouse")
-    finally:
-        spark.conf.set("spark.sql.parquet.compression.codec", "snappy")
+    with shared_build(tmp_path_factory, "example") as (root, must_build):
+        config = parse_config(
+            {"landing_path": str(EXAMPLES / "landing"), "warehouse_path": str(root / "warehouse"),
+             "spark": {"shuffle_partitions": 2}},
+            environ={},
+        )
+        counts_file = root / "ingest_counts.json"
+        if must_build:
+            spark.conf.set("spark.sql.parquet.compression.codec", "uncompressed")
+            try:
+                install_warehouse(warehouse_template, config)
+                counts = {}
+                for day in map(dt.date.fromisoformat, EXAMPLE_DAYS):
+                    counts[day.isoformat()] = ingest.run_day(spark, config, day)
+                    topics.run_day(spark, config, day)
+                    aggregate.run_day(spark, config, day)
+                    if day.isoformat() == EXAMPLE_DAYS[0]:
+                        shutil.copytree(root / "warehouse", root / "day-one-warehouse")
+            finally:
+                spark.conf.set("spark.sql.parquet.compression.codec", "snappy")
+            counts_file.write_text(json.dumps(counts), encoding="utf-8")
+        ingest_counts = json.loads(counts_file.read_text(encoding="utf-8"))
     day_one = dataclasses.replace(config, warehouse_path=str(root / "day-one-warehouse"))
     return {"config": config, "ingest_counts": ingest_counts, "day_one": day_one}
