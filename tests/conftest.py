@@ -59,14 +59,16 @@ TEST_SETTINGS = {
 # the worked example (test_erasure_privacy needs it first) the second runs files that do not.
 # Durations from a fresh clone's `.ci/run` on the 2-core machine (docs/development.md).
 LONG_FILES_FIRST = (
-    "test_erasure_privacy.py",  # the example run, then three commands as subprocesses
-    "test_docs_commands.py",  # the docs' runnable blocks, one of about 200 s
-    "test_order.py",  # the example's four days again, newest first
-    "test_experiments_generated.py",  # a generated week through the pipeline
+    "test_erasure_privacy.py",  # the example run (about 5 minutes), then three commands
+    "test_docs_commands.py",  # the docs' runnable blocks, one of about 4 minutes
+    "test_experiments_generated.py",  # a generated week through the pipeline, no example
+    "test_order.py",  # the example's four days again, newest first: 8 minutes
     "test_cluster.py",  # a standalone master and worker, and a nightly on them
     "test_crash.py",
     "test_erasure.py",
     "test_stream.py",
+    "test_notebooks.py",
+    "test_history_sampling.py",
     "test_stream_kafka.py",
 )
 
