@@ -223,11 +223,7 @@ def example_run(
     from jobs import aggregate, ingest, topics
 
     with shared_build(tmp_path_factory, "example") as (root, must_build):
-        config = parse_config(
-            {"landing_path": str(EXAMPLES / "landing"), "warehouse_path": str(root / "warehouse"),
-             "spark": {"shuffle_partitions": 2}},
-            environ={},
-        )
+        config = make_config(root, landing_path=str(EXAMPLES / "landing"))
         counts_file = root / "ingest_counts.json"
         if must_build:
             spark.conf.set("spark.sql.parquet.compression.codec", "uncompressed")
