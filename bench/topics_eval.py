@@ -6,6 +6,10 @@
     .venv/bin/python bench/topics_eval.py --tune        fit temperature and none_score on the
                                                         training split (prints them; copy them
                                                         into conf/topics/keywords.yaml)
+    .venv/bin/python bench/topics_eval.py --corpus DIR  real messages per language (see
+                                                        bench/topics_corpus.py): a table of
+                                                        top-1, false positives, and per-topic
+                                                        precision and recall per language
 
 Messages are scored by the job's own Spark transforms. A message's prediction is its most
 confident topic if that confidence is >= 0.7, else none. Printed: per-topic precision and
@@ -37,6 +41,7 @@ sys.path.insert(0, str(REPO))
 from pyspark.sql import DataFrame, SparkSession  # noqa: E402
 from pyspark.sql import functions as F  # noqa: E402
 
+from bench import topics_corpus  # noqa: E402
 from jobs.transforms import language, topic_scoring  # noqa: E402
 from schemas.topics import TOPIC_NAMES  # noqa: E402
 
@@ -176,6 +181,38 @@ def report(title: str, measured: Quality) -> str:
     return "\n".join(lines)
 
 
+def corpus_tables(
+    spark: SparkSession, taxonomy: topic_scoring.Taxonomy, folder: Path, split: str
+) -> str:
+    """Markdown: per language, the bar's two figures, then per-topic precision and recall."""
+    messages = topics_corpus.load_corpus(folder, split)
+    scored = confidences(spark, taxonomy, [Labeled(m.text, m.topic) for m in messages])
+    by_language: dict[str, Quality] = {}
+    for code in sorted({m.language for m in messages}):
+        chosen = [i for i, m in enumerate(messages) if m.language == code]
+        by_language[code] = quality(
+            [Labeled(messages[i].text, messages[i].topic) for i in chosen], [scored[i] for i in chosen]
+        )
+    lines = [
+        f"{folder.name}, split {split}; keywords {taxonomy.version}",
+        "",
+        f"| language | topical | none | top-1 at >= {CONFIDENT} (bar >= 0.8) | none with a topic (bar <= 0.08) |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    for code, measured in by_language.items():
+        lines.append(
+            f"| {code} | {measured.topical} | {measured.small_talk} | {measured.top1_accuracy:.3f}"
+            f" | {measured.small_talk_false_positive_rate:.3f} |"
+        )
+    topics_seen = [t for t in TOPIC_NAMES if any(not math.isnan(q.recall[t]) for q in by_language.values())]
+    lines += ["", "| topic | " + " | ".join(f"{c} P / R" for c in by_language) + " |",
+              "|---|" + "---:|" * len(by_language)]
+    for topic in topics_seen:
+        cells = [f"{q.precision[topic]:.2f} / {q.recall[topic]:.2f}" for q in by_language.values()]
+        lines.append(f"| {topic} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
 def tune(
     spark: SparkSession, taxonomy: topic_scoring.Taxonomy, rows: list[Labeled]
 ) -> tuple[float, float]:
@@ -234,12 +271,18 @@ def main() -> int:
         "--tune", action="store_true", help="fit the calibration on the training split"
     )
     parser.add_argument("--keywords", default=str(topic_scoring.DEFAULT_KEYWORDS_PATH))
+    parser.add_argument("--corpus", type=Path, help="a folder of real messages (bench/topics_corpus.py)")
+    parser.add_argument("--corpus-split", default="test", help="which split of --corpus (default test)")
     args = parser.parse_args()
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     spark = session()
     spark.sparkContext.setLogLevel("ERROR")
     taxonomy = topic_scoring.load_taxonomy(args.keywords)
     print(f"keywords version {taxonomy.version}, {len(taxonomy.terms)} weighted terms")
+    if args.corpus:
+        print(corpus_tables(spark, taxonomy, args.corpus, args.corpus_split))
+        spark.stop()
+        return 0
     if args.tune:
         temperature, none_score = tune(spark, taxonomy, load_labeled("train"))
         print(f"fitted on the training split: temperature {temperature}, none_score {none_score}")
