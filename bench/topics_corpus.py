@@ -61,14 +61,12 @@ def load_mapping(path: Path) -> LabelMapping:
     return LabelMapping(source=str(raw.get("source", "")), topics=topics, none=none)
 
 
-def load_corpus(folder: Path, split: str, languages: tuple[str, ...] | None = None) -> list[CorpusMessage]:
-    """The counted messages of `split` in `folder`, every language (or only `languages`)."""
+def load_corpus(folder: Path, split: str) -> list[CorpusMessage]:
+    """The counted messages of `split` in `folder`, every language."""
     mapping = load_mapping(folder / f"{folder.name}.topics.yaml")
     messages: list[CorpusMessage] = []
     for path in sorted(folder.glob(f"*.{split}.jsonl")):
         language = path.name.split(".", 1)[0]
-        if languages and language not in languages:
-            continue
         for line in path.read_text(encoding="utf-8").splitlines():
             if not line.strip():
                 continue
