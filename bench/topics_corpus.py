@@ -5,7 +5,7 @@ A corpus is a folder of `<lang>.<split>.jsonl` files, one message per line:
 mapping `<corpus>.topics.yaml` beside it that says which of the corpus's labels are about one of
 chatlake's topics and which are about none of them:
 
-    source: ...                 # where the messages come from, and their licence
+    source: ...                 # for readers: where the messages come from, their licence
     topics:                     # corpus label -> topic_name
       calendar_set: meetings_and_scheduling
     none: [alarm_set, weather_query]
@@ -35,7 +35,6 @@ class CorpusMessage:
 
 @dataclass(frozen=True)
 class LabelMapping:
-    source: str
     topics: dict[str, str]
     none: frozenset[str]
 
@@ -58,7 +57,7 @@ def load_mapping(path: Path) -> LabelMapping:
     both = sorted(none & set(topics))
     if both:
         raise ValueError(f"{path}: labels both topical and none: {both}")
-    return LabelMapping(source=str(raw.get("source", "")), topics=topics, none=none)
+    return LabelMapping(topics=topics, none=none)
 
 
 def load_corpus(folder: Path, split: str) -> list[CorpusMessage]:

@@ -186,13 +186,12 @@ def corpus_tables(
 ) -> str:
     """Markdown: per language, the bar's two figures, then per-topic precision and recall."""
     messages = topics_corpus.load_corpus(folder, split)
-    scored = confidences(spark, taxonomy, [Labeled(m.text, m.topic) for m in messages])
+    rows = [Labeled(m.text, m.topic) for m in messages]
+    scored = confidences(spark, taxonomy, rows)
     by_language: dict[str, Quality] = {}
     for code in sorted({m.language for m in messages}):
         chosen = [i for i, m in enumerate(messages) if m.language == code]
-        by_language[code] = quality(
-            [Labeled(messages[i].text, messages[i].topic) for i in chosen], [scored[i] for i in chosen]
-        )
+        by_language[code] = quality([rows[i] for i in chosen], [scored[i] for i in chosen])
     lines = [
         f"{folder.name}, split {split}; keywords {taxonomy.version}",
         "",
